@@ -1,0 +1,77 @@
+# The two set-up commands on a fresh machine are `make demo` and `make test` (see README.md).
+# Every tool they need is installed by the targets below: a venv with the Python dependencies, and the
+# local control plane built from Go modules into ~/.cache (never into the clone).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: all venv bin test lint format typecheck imports unit golden cluster-tests generate check-generated \
+        cluster-bin cluster-up cluster-down cluster-status prereqs-install prereqs-remove demo bench clean
+
+all: test
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Local control plane (issue: "A real local Kubernetes control plane")
+cluster-bin:
+	bash hack/cluster/build.sh
+
+cluster-up: venv cluster-bin
+	$(PY) hack/cluster/localcluster.py up
+
+cluster-down: venv
+	$(PY) hack/cluster/localcluster.py down
+
+cluster-status: venv
+	$(PY) hack/cluster/localcluster.py status
+
+# make prereqs-install SET=istio   (sets: istio knative-eventing knative-serving cert-manager argo-workflows argo-cd all)
+prereqs-install: venv
+	$(PY) hack/cluster/localcluster.py prereqs install $(or $(SET),all)
+
+prereqs-remove: venv
+	$(PY) hack/cluster/localcluster.py prereqs remove $(or $(SET),all)
+
+## Generated files (never hand-edited): the CRD and the install manifest in deploy/
+generate: venv
+	$(PY) -m seldon_meta_operator.cli.main generate deploy
+
+## Checks, in CI order (lint, types, import contracts, unit+golden, then the cluster suites)
+format: venv
+	$(BIN)/ruff format src tests hack/cluster
+
+lint: venv
+	$(BIN)/ruff format --check src tests hack/cluster
+	$(BIN)/ruff check src tests hack/cluster
+
+typecheck: venv
+	$(BIN)/mypy
+
+imports: venv
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests/unit tests/golden
+
+cluster-tests: venv cluster-bin
+	$(BIN)/pytest tests/integration tests/e2e
+
+test: venv cluster-bin lint typecheck imports
+	$(BIN)/pytest tests
+
+## Benchmarks print figures; they assert nothing about speed.
+bench: venv
+	$(PY) -m benchmarks.render_bench
+
+demo: venv cluster-bin
+	bash hack/demo.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Typed API of the SeldonOperator custom resource (pure data)."""

@@ -1,0 +1,251 @@
+"""The SeldonOperator API, group ``operator.seldon.io``, version ``v1alpha1``.
+
+Layer: api (pure data; no I/O). Everything else imports from here; this module imports nothing of ours
+but ``errors``.
+
+Field names follow the product documentation's snake_case (``create_gateway``, ``use_internal``). The two
+``values`` maps are the only untyped fields: they carry Helm chart values and keep the charts' camelCase keys.
+Fields this project adds beyond the product documentation are marked "(added)" in their description and
+listed in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seldon_meta_operator.errors import SpecError
+
+GROUP = "operator.seldon.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "SeldonOperator"
+PLURAL = "seldonoperators"
+SINGULAR = "seldonoperator"
+SHORT_NAMES = ("sop",)
+
+#: Quantity pattern used for storage sizes (a subset of the Kubernetes quantity grammar).
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+
+
+class _Spec(BaseModel):
+    """Base of every typed settings model: unknown fields are errors, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnableSpec(_Spec):
+    """Which optional features are installed. Seldon Core and Seldon Deploy are always installed."""
+
+    analytics: bool = Field(False, description="Install Seldon Core Analytics (Prometheus and friends).")
+    catalogue: bool = Field(False, description="Install the trial PostgreSQL for the model catalogue.")
+    payloadstore: bool = Field(
+        False, description="Enable payload logging: the request logger and (by default) a trial OpenSearch."
+    )
+    routing: bool = Field(False, description="Route through Istio: a Gateway and Seldon Deploy's VirtualService.")
+    detectors: bool = Field(
+        False, description="Knative Broker and Trigger for the request logger, for outlier and drift detectors."
+    )
+
+
+class RoutingSpec(_Spec):
+    create_gateway: bool = Field(
+        True, description="Create the Istio Gateway seldon-gateway in the SeldonOperator's namespace."
+    )
+
+
+class InternalElasticSpec(_Spec):
+    use_internal: bool = Field(
+        True,
+        description="Install a trial OpenSearch. When false, set enterprise.values.elasticsearch.url "
+        "and requestLogger.elasticsearch.* to your own cluster.",
+    )
+    replicas: int = Field(3, ge=1, le=9, description="(added) Number of trial OpenSearch nodes.")
+    storage_size: str = Field(
+        "8Gi", pattern=QUANTITY_PATTERN, description="(added) Volume size of each trial OpenSearch node."
+    )
+
+
+class PayloadstoreSpec(_Spec):
+    internal_elastic: InternalElasticSpec = Field(default_factory=InternalElasticSpec)
+
+
+class InternalPostgresSpec(_Spec):
+    storage_size: str = Field(
+        "8Gi", pattern=QUANTITY_PATTERN, description="(added) Volume size of the trial PostgreSQL."
+    )
+
+
+class CatalogueSpec(_Spec):
+    """(added) Settings of the catalogue feature."""
+
+    internal_postgres: InternalPostgresSpec = Field(default_factory=InternalPostgresSpec)
+
+
+class ValuesSpec(_Spec):
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Helm chart values, as in a values file (camelCase keys)."
+    )
+
+
+class SeldonOperatorSpec(_Spec):
+    enable: EnableSpec = Field(default_factory=EnableSpec)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    payloadstore: PayloadstoreSpec = Field(default_factory=PayloadstoreSpec)
+    catalogue: CatalogueSpec = Field(default_factory=CatalogueSpec)
+    core: ValuesSpec = Field(default_factory=ValuesSpec, description="Seldon Core v1 chart values.")
+    enterprise: ValuesSpec = Field(default_factory=ValuesSpec, description="Seldon Deploy chart values.")
+    retain_data: bool = Field(
+        True,
+        description="(added) Keep the PersistentVolumeClaims of the trial PostgreSQL and OpenSearch when "
+        "their feature is turned off or the SeldonOperator is deleted. Set false to delete them.",
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> SeldonOperatorSpec:
+        for rule in CROSS_FIELD_RULES:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.field}: {rule.message}")
+        return self
+
+    @property
+    def uses_internal_elastic(self) -> bool:
+        return self.enable.payloadstore and self.payloadstore.internal_elastic.use_internal
+
+
+class CrossFieldRule:
+    """One invariant over several fields, enforced twice from one definition: by the pydantic model (offline
+    render, CLI) and by a CEL rule in the CRD (the API server). The Python predicate and the CEL text are
+    kept side by side so they cannot drift apart unnoticed (tests/unit/test_api.py checks both)."""
+
+    def __init__(self, field: str, message: str, cel: str, predicate: Any) -> None:
+        self.field = field
+        self.message = message
+        self.cel = cel
+        self._predicate = predicate
+
+    def holds(self, spec: SeldonOperatorSpec) -> bool:
+        return bool(self._predicate(spec))
+
+
+def _external_elastic_has_url(spec: SeldonOperatorSpec) -> bool:
+    if not spec.enable.payloadstore or spec.payloadstore.internal_elastic.use_internal:
+        return True
+    elastic = spec.enterprise.values.get("elasticsearch")
+    return isinstance(elastic, dict) and isinstance(elastic.get("url"), str) and bool(elastic["url"])
+
+
+CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = (
+    CrossFieldRule(
+        field="spec.enable.detectors",
+        message="detectors need routing (Istio): set spec.enable.routing: true, or turn detectors off",
+        cel="!self.enable.detectors || self.enable.routing",
+        predicate=lambda s: not s.enable.detectors or s.enable.routing,
+    ),
+    CrossFieldRule(
+        field="spec.payloadstore.internal_elastic.use_internal",
+        message="use_internal: false needs your Elasticsearch: set spec.enterprise.values.elasticsearch.url",
+        cel="!self.enable.payloadstore || self.payloadstore.internal_elastic.use_internal || "
+        "(has(self.enterprise.values.elasticsearch) && has(self.enterprise.values.elasticsearch.url) && "
+        "self.enterprise.values.elasticsearch.url != '')",
+        predicate=_external_elastic_has_url,
+    ),
+)
+
+
+class ObjectMeta(BaseModel):
+    """The parts of metadata we read. Everything else is kept but not interpreted."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str = "default"
+    generation: int | None = None
+    uid: str | None = None
+
+
+class SeldonOperator(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    apiVersion: Literal["operator.seldon.io/v1alpha1"]  # noqa: N815 - Kubernetes field name
+    kind: Literal["SeldonOperator"]
+    metadata: ObjectMeta
+    spec: SeldonOperatorSpec = Field(default_factory=SeldonOperatorSpec)
+
+
+# --- Parsing with errors that name the field and the fix -------------------------------------------------
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at ``loc`` (for suggestions), or None under untyped maps."""
+    current: type[BaseModel] | None = model
+    for item in loc:
+        if current is None or not isinstance(item, str) or item not in current.model_fields:
+            return None
+        annotation = current.model_fields[item].annotation
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return current
+
+
+def nearest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """The closest candidate to ``word`` by edit similarity, or None if nothing is close."""
+    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def describe_validation_error(exc: ValidationError, root: type[BaseModel], prefix: str) -> list[str]:
+    """Readable one-line messages, each naming the field (``spec.enable.analytic``) and the fix."""
+    messages: list[str] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = ".".join(p for p in (prefix, _loc_path(loc)) if p)
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(root, loc[:-1])
+            known = list(owner.model_fields) if owner else []
+            hint = nearest(str(loc[-1]), known) if known else None
+            fix = f"did you mean `{hint}`?" if hint else f"valid fields here: {', '.join(sorted(known))}"
+            messages.append(f"{path}: unknown field; {fix}")
+        elif err["type"] == "value_error":
+            # Our cross-field rules already start with the field path.
+            messages.append(str(err["msg"]).removeprefix("Value error, "))
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+            messages.append(f"{path or prefix}: {err['msg']}{shown}")
+    return messages
+
+
+def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperator:
+    """Validate a whole SeldonOperator document. Raises SpecError listing every problem."""
+    if not isinstance(document, dict):
+        raise SpecError(f"{source}: expected a SeldonOperator mapping, got {type(document).__name__}")
+    if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
+        raise SpecError(
+            f"{source}: expected apiVersion: {API_VERSION} and kind: {KIND}, "
+            f"got {document.get('apiVersion')!r} / {document.get('kind')!r}"
+        )
+    spec = document.get("spec")
+    if spec is None:
+        document = {**document, "spec": {}}
+    try:
+        return SeldonOperator.model_validate(document)
+    except ValidationError as exc:
+        raise SpecError(source + ": " + "; ".join(describe_validation_error(exc, SeldonOperator, ""))) from None
+
+
+def parse_spec(spec: Any, source: str = "spec") -> SeldonOperatorSpec:
+    """Validate a ``spec`` mapping alone (what the operator receives from kopf)."""
+    try:
+        return SeldonOperatorSpec.model_validate(spec or {})
+    except ValidationError as exc:
+        raise SpecError("; ".join(describe_validation_error(exc, SeldonOperatorSpec, source))) from None

@@ -1,0 +1,41 @@
+"""Error taxonomy, shared by every layer. Mapped to kopf outcomes and to conditions in one place
+(``reconcile/status.py`` and ``operator/handlers.py``).
+
+Layer: none (imported by all). Messages never contain secret values.
+"""
+
+from __future__ import annotations
+
+
+class SeldonOperatorError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class SpecError(SeldonOperatorError):
+    """The SeldonOperator spec or its values are invalid. Terminal until the spec changes."""
+
+
+class WaitError(SeldonOperatorError):
+    """A dependency (a CRD, a webhook, a prerequisite) is not ready yet; retry after ``delay`` seconds."""
+
+    def __init__(self, message: str, delay: float = 10.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class ApplyError(SeldonOperatorError):
+    """The API server rejected an apply. ``conflict`` is set when another field manager owns a field."""
+
+    def __init__(self, component: str, obj_key: str, message: str, conflict: bool = False) -> None:
+        super().__init__(f"{component}: apply {obj_key}: {message}")
+        self.component = component
+        self.obj_key = obj_key
+        self.conflict = conflict
+
+
+class PruneError(SeldonOperatorError):
+    """A delete failed; ``survivors`` are the inventory keys that still exist."""
+
+    def __init__(self, message: str, survivors: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.survivors = survivors

@@ -1,0 +1,1 @@
+"""Pure rendering pipeline: a SeldonOperator in, ordered Kubernetes objects out."""
