@@ -155,6 +155,40 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = (
 )
 
 
+class Condition(BaseModel):
+    """The fields of metav1.Condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = ""
+    lastTransitionTime: str  # noqa: N815 - Kubernetes field name
+    observedGeneration: int | None = None  # noqa: N815
+
+
+class ComponentStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool
+    ready: bool
+    reason: str
+    message: str = ""
+    objects: int = 0
+
+
+class SeldonOperatorStatus(BaseModel):
+    """Written by the operator once per reconcile, only when it changed. camelCase, as Kubernetes status."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    observedGeneration: int | None = None  # noqa: N815
+    conditions: list[Condition] = Field(default_factory=list)
+    components: dict[str, ComponentStatus] = Field(default_factory=dict)
+    enabledComponents: str = Field("", description="Comma-separated enabled components (printer column).")  # noqa: N815
+    inventory: dict[str, list[str]] = Field(
+        default_factory=dict, description="Applied objects per component, as group/Kind/namespace/name; drives pruning."
+    )
+
+
 class ObjectMeta(BaseModel):
     """The parts of metadata we read. Everything else is kept but not interpreted."""
 

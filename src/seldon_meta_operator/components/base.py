@@ -54,8 +54,11 @@ class Values:
     def has(self, path: str) -> bool:
         return self.raw(path, None) is not None
 
-    def _bad(self, path: str, expected: str, got: Any) -> SpecError:
+    def error(self, path: str, expected: str, got: Any) -> SpecError:
+        """A SpecError naming the value's spec field, what was expected and what was given."""
         return SpecError(f"{values_path(self.root, path)}: expected {expected}, got {got!r}")
+
+    _bad = error
 
     def str(self, path: str, default: Any = _MISSING, choices: Sequence[str] | None = None) -> str:
         value = self.raw(path, default)
@@ -148,11 +151,23 @@ class Prerequisite:
 
 #: API groups that every cluster serves. Objects of any other group need a CRD the platform does not install:
 #: the pipeline derives each component's prerequisites from the objects it renders.
-BUILTIN_GROUPS = frozenset({
-    "", "apps", "batch", "policy", "autoscaling", "rbac.authorization.k8s.io", "apiextensions.k8s.io",
-    "admissionregistration.k8s.io", "networking.k8s.io", "storage.k8s.io", "coordination.k8s.io",
-    "scheduling.k8s.io", "discovery.k8s.io",
-})
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "rbac.authorization.k8s.io",
+        "apiextensions.k8s.io",
+        "admissionregistration.k8s.io",
+        "networking.k8s.io",
+        "storage.k8s.io",
+        "coordination.k8s.io",
+        "scheduling.k8s.io",
+        "discovery.k8s.io",
+    }
+)
 
 #: What to install for each prerequisite API group (one sentence each, shown in status and doctor).
 INSTALL_HINTS: dict[str, str] = {
@@ -255,8 +270,12 @@ class Component:
 # --- Small builders used by many components ------------------------------------------------------------
 
 
-def meta(name: str, namespace: str | None = None, labels: Mapping[str, str] | None = None,
-         annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+def meta(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Object metadata without empty fields."""
     out: dict[str, Any] = {"name": name}
     if namespace is not None:

@@ -25,8 +25,7 @@ _Dumper.add_representer(str, _str_representer)
 
 
 def dump_yaml(manifests: Iterable[dict[str, Any]]) -> str:
-    docs = [yaml.dump(m, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
-            for m in manifests]
+    docs = [yaml.dump(m, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120) for m in manifests]
     return "---\n" + "---\n".join(docs) if docs else ""
 
 

@@ -24,10 +24,19 @@ COMPONENT_LABEL = f"{GROUP}/component"
 #: Objects that must outlive the SeldonOperator (data) carry this annotation; see reconcile/prune.py.
 RETAIN_ANNOTATION = f"{GROUP}/retain"
 
-CLUSTER_SCOPED_KINDS = frozenset({
-    "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration", "Namespace", "StorageClass", "PersistentVolume", "PriorityClass",
-})
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "StorageClass",
+        "PersistentVolume",
+        "PriorityClass",
+    }
+)
 
 
 def is_namespaced(manifest: Manifest) -> bool:
@@ -52,8 +61,14 @@ def stamp(manifest: Manifest, platform: str, component: str, namespace: str, own
     metadata: dict[str, Any] = out["metadata"]
     metadata["labels"] = {**metadata.get("labels", {}), **platform_labels(platform, component)}
     if owner_uid and is_namespaced(out) and metadata.get("namespace") == namespace:
-        metadata["ownerReferences"] = [{
-            "apiVersion": API_VERSION, "kind": KIND, "name": platform, "uid": owner_uid,
-            "controller": True, "blockOwnerDeletion": False,
-        }]
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": platform,
+                "uid": owner_uid,
+                "controller": True,
+                "blockOwnerDeletion": False,
+            }
+        ]
     return out

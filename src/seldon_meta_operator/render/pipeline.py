@@ -31,19 +31,37 @@ from seldon_meta_operator.render.values import merge_layers
 
 # Apply order of kinds (lightkube's sort_objects idea): definitions and identities before what uses them.
 KIND_RANK: dict[str, int] = {
-    k: i for i, k in enumerate((
-        "CustomResourceDefinition", "Namespace", "StorageClass", "PriorityClass", "ServiceAccount",
-        "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-        "PersistentVolumeClaim", "Service", "Deployment", "StatefulSet", "DaemonSet",
-        "Issuer", "Certificate", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
-    ))
+    k: i
+    for i, k in enumerate(
+        (
+            "CustomResourceDefinition",
+            "Namespace",
+            "StorageClass",
+            "PriorityClass",
+            "ServiceAccount",
+            "Secret",
+            "ConfigMap",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "PersistentVolumeClaim",
+            "Service",
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "Issuer",
+            "Certificate",
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        )
+    )
 }
 
 
 def sort_key(manifest: Manifest) -> tuple[int, str, str, str]:
     meta = manifest["metadata"]
-    return (KIND_RANK.get(manifest["kind"], len(KIND_RANK)), manifest["kind"], meta.get("namespace", ""),
-            meta["name"])
+    return (KIND_RANK.get(manifest["kind"], len(KIND_RANK)), manifest["kind"], meta.get("namespace", ""), meta["name"])
 
 
 @dataclass(frozen=True)
@@ -78,8 +96,9 @@ class RenderResult:
         return {c.name: sorted(object_key(m) for m in c.manifests) for c in self.components if c.enabled}
 
 
-def merged_values(spec: SeldonOperatorSpec, name: str, namespace: str,
-                  registry: tuple[Component, ...] = REGISTRY) -> dict[str, dict[str, Any]]:
+def merged_values(
+    spec: SeldonOperatorSpec, name: str, namespace: str, registry: tuple[Component, ...] = REGISTRY
+) -> dict[str, dict[str, Any]]:
     """Per root: component defaults < feature wiring < user values (see render/values.py)."""
     wctx = WiringContext(spec=spec, name=name, namespace=namespace)
     wiring = [c.wiring(wctx) for c in registry if c.wiring is not None]
@@ -105,9 +124,13 @@ def render_platform(
     name, namespace = resource.metadata.name, resource.metadata.namespace
     values = merged_values(spec, name, namespace, registry)
     ctx = RenderContext(
-        name=name, namespace=namespace, spec=spec,
-        core=Values("core", values["core"]), enterprise=Values("enterprise", values["enterprise"]),
-        facts=facts or ClusterFacts(), webhook_ca_bundle=webhook_ca_bundle,
+        name=name,
+        namespace=namespace,
+        spec=spec,
+        core=Values("core", values["core"]),
+        enterprise=Values("enterprise", values["enterprise"]),
+        facts=facts or ClusterFacts(),
+        webhook_ca_bundle=webhook_ca_bundle,
     )
     errors: list[str] = []
     rendered: list[ComponentRender] = []
@@ -121,22 +144,30 @@ def render_platform(
                 secrets = comp.secrets(ctx) if comp.secrets else []
             except SpecError as exc:  # keep going: report every component's problems at once
                 errors.append(str(exc))
-        rendered.append(ComponentRender(
-            name=comp.name, title=comp.title, enabled=enabled,
-            manifests=tuple(sorted(manifests, key=sort_key)), secrets=tuple(secrets),
-            prerequisites=_prerequisites(comp, manifests), depends_on=comp.depends_on,
-        ))
+        rendered.append(
+            ComponentRender(
+                name=comp.name,
+                title=comp.title,
+                enabled=enabled,
+                manifests=tuple(sorted(manifests, key=sort_key)),
+                secrets=tuple(secrets),
+                prerequisites=_prerequisites(comp, manifests),
+                depends_on=comp.depends_on,
+            )
+        )
     if errors:
         raise SpecError("; ".join(errors))
     _check_unique(rendered)
-    return RenderResult(components=tuple(rendered), warnings=tuple(unknown_value_warnings(spec, registry)),
-                        values=values)
+    return RenderResult(
+        components=tuple(rendered), warnings=tuple(unknown_value_warnings(spec, registry)), values=values
+    )
 
 
 def _prerequisites(comp: Component, manifests: list[Manifest]) -> tuple[Prerequisite, ...]:
     """Declared prerequisites plus those implied by rendered kinds, except CRDs the platform renders."""
-    own_crds = {(m["spec"]["group"], m["spec"]["names"]["kind"]) for m in manifests
-                if m["kind"] == "CustomResourceDefinition"}
+    own_crds = {
+        (m["spec"]["group"], m["spec"]["names"]["kind"]) for m in manifests if m["kind"] == "CustomResourceDefinition"
+    }
     found = {p.key: p for p in comp.prerequisites}
     for manifest in manifests:
         prereq = prerequisite_for(manifest["apiVersion"], manifest["kind"])
@@ -151,6 +182,7 @@ def _check_unique(rendered: list[ComponentRender]) -> None:
         for manifest in comp.manifests:
             key = object_key(manifest)
             if key in seen:
-                raise SpecError(f"{key} is rendered by both {seen[key]} and {comp.name}; "
-                                "check names set in spec.*.values")
+                raise SpecError(
+                    f"{key} is rendered by both {seen[key]} and {comp.name}; check names set in spec.*.values"
+                )
             seen[key] = comp.name

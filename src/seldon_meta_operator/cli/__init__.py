@@ -1,0 +1,1 @@
+"""seldonctl: the command-line tool (render, generate, install, status, doctor, diff, uninstall)."""

@@ -1,0 +1,64 @@
+"""Shared CLI plumbing: reading manifests from files, one-line errors, output formats.
+
+Layer: cli.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+
+from seldon_meta_operator.api.v1alpha1 import KIND, SeldonOperator, parse_seldon_operator
+from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.render.output import load_yaml_documents
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+    """Print one error line (and an optional hint line) to stderr and exit; never a traceback."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    if hint:
+        err_console.print(f"[dim]hint:[/] {hint}", markup=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {message}", markup=True)
+
+
+def read_text(path: str) -> tuple[str, str]:
+    """(text, display name); ``-`` reads standard input."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    file = Path(path)
+    if not file.is_file():
+        fail(f"{path}: no such file", "pass the path of a SeldonOperator manifest with -f")
+    return file.read_text(), path
+
+
+def load_seldon_operators(path: str) -> list[SeldonOperator]:
+    """Every SeldonOperator document of the file, validated; other kinds are errors."""
+    text, name = read_text(path)
+    try:
+        docs: list[Any] = load_yaml_documents(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        fail(f"{name}:{where}: not valid YAML: {problem}", "check the indentation and quoting around that line")
+    if not docs:
+        fail(f"{name}: no YAML documents found", f"the file should hold a {KIND} manifest")
+    out: list[SeldonOperator] = []
+    for i, doc in enumerate(docs):
+        label = name if len(docs) == 1 else f"{name} (document {i + 1})"
+        try:
+            out.append(parse_seldon_operator(doc, source=label))
+        except SpecError as exc:
+            fail(str(exc), "see docs/api.md for the fields of a SeldonOperator")
+    return out

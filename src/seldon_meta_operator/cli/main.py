@@ -1,0 +1,107 @@
+"""seldonctl entry point: one typer app, one sub-module per command family.
+
+Layer: cli. Commands gather, decide with the pure layers, then act (house style §8).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+import yaml
+
+from seldon_meta_operator.cli.common import fail, load_seldon_operators, read_text, warn
+from seldon_meta_operator.cli.generated import generated_files
+from seldon_meta_operator.components import component_names
+from seldon_meta_operator.components.base import ClusterFacts
+from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.render.output import dump_json, dump_yaml
+from seldon_meta_operator.render.pipeline import render_platform
+
+app = typer.Typer(
+    name="seldonctl",
+    help="Install, inspect and remove a Seldon platform managed by the Seldon Meta-Operator.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+class OutputFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+
+
+def _facts(path: str | None) -> ClusterFacts | None:
+    if path is None:
+        return None
+    text, name = read_text(path)
+    try:
+        data = yaml.safe_load(text) or {}
+        version = str(data.get("kubernetesVersion", "1.34")).lstrip("v").split(".")
+        kinds = data.get("apiKinds")
+        return ClusterFacts(
+            kubernetes_version=(int(version[0]), int(version[1])),
+            api_kinds=None if kinds is None else frozenset(str(k) for k in kinds),
+        )
+    except (yaml.YAMLError, ValueError, IndexError, AttributeError) as exc:
+        fail(f"{name}: not a facts file ({exc})", "expected keys kubernetesVersion: '1.34' and apiKinds: [group/Kind]")
+
+
+@app.command(
+    epilog="Examples:\n\n  seldonctl render -f examples/minimal.yaml\n\n"
+    "  seldonctl render -f examples/all-features.yaml --component analytics -o json"
+)
+def render(
+    file: str = typer.Option(..., "-f", "--filename", help="SeldonOperator manifest (- for stdin)."),
+    output: OutputFormat = typer.Option(OutputFormat.yaml, "-o", "--output", help="Output format."),
+    component: list[str] = typer.Option([], "--component", help="Only these components (repeatable)."),
+    facts: str | None = typer.Option(None, "--facts", help="YAML with kubernetesVersion and apiKinds."),
+) -> None:
+    """Print the Kubernetes objects of a SeldonOperator, with no cluster (like helm template)."""
+    unknown = [c for c in component if c not in component_names()]
+    if unknown:
+        fail(f"--component {unknown[0]}: no such component", f"components: {', '.join(component_names())}")
+    manifests = []
+    for resource in load_seldon_operators(file):
+        try:
+            result = render_platform(resource, _facts(facts))
+        except SpecError as exc:
+            fail(f"{file}: {exc}", "fix the field named above; see docs/api.md")
+        for message in result.warnings:
+            warn(f"{file}: {message}")
+        for comp in result.components:
+            if not component or comp.name in component:
+                manifests.extend(comp.manifests)
+    text = dump_json(manifests) if output is OutputFormat.json else dump_yaml(manifests)
+    sys.stdout.write(text)
+
+
+@app.command()
+def generate(
+    what: str = typer.Argument(..., help="What to generate: `deploy` (the CRD and the install manifest)."),
+    out_dir: Path = typer.Option(Path("deploy"), "--out-dir", help="Where to write."),
+) -> None:
+    """Regenerate files that are generated from code (never edit them by hand)."""
+    if what != "deploy":
+        fail(f"generate {what}: unknown target", "use `seldonctl generate deploy`")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in generated_files().items():
+        (out_dir / name).write_text(text)
+        typer.echo(f"wrote {out_dir / name}")
+
+
+def main() -> None:
+    try:
+        app()
+    except SpecError as exc:  # a last line of defence: no tracebacks for bad input
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+
+
+if __name__ == "__main__":
+    main()

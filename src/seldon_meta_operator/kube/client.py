@@ -1,0 +1,316 @@
+"""The only code that talks to the Kubernetes API: a small async facade over lightkube.
+
+Layer: kube. Everything passes plain dicts (the rendered manifests) in and out. Objects of every kind go through
+lightkube's generic resources, so a manifest is sent exactly as rendered. Each request is counted by verb in the
+``seldon_operator_api_requests_total`` metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, AsyncClient, KubeConfig
+from lightkube.core import resource as lkr
+from lightkube.core.exceptions import LoadResourceError
+from lightkube.core.resource_registry import resource_registry
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.types import CascadeType, PatchType
+
+from seldon_meta_operator.metrics import API_REQUESTS
+
+FIELD_MANAGER = "seldon-meta-operator"
+
+
+class KubeError(Exception):
+    """An API request failed. ``code`` is the HTTP status; ``causes`` the server's detail fields."""
+
+    def __init__(self, message: str, code: int = 0, reason: str = "", causes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.causes = causes
+
+
+class UnknownKindError(KubeError):
+    """The API server does not serve this apiVersion/kind (a prerequisite CRD is missing)."""
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+
+def _error(exc: ApiError, what: str) -> KubeError:
+    status = exc.status
+    details = getattr(status, "details", None)
+    causes = tuple(
+        f"{c.field}: {c.message}" if getattr(c, "field", None) else str(getattr(c, "message", ""))
+        for c in (getattr(details, "causes", None) or [])
+    )
+    return KubeError(f"{what}: {status.message}", code=status.code or 0, reason=status.reason or "", causes=causes)
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    return (api_version.rsplit("/", 1)[0], api_version.rsplit("/", 1)[1]) if "/" in api_version else ("", api_version)
+
+
+class Kube:
+    """Async Kubernetes access for the operator, the CLI and the tests."""
+
+    def __init__(self, client: AsyncClient, field_manager: str = FIELD_MANAGER) -> None:
+        self.client = client
+        self.field_manager = field_manager
+        self._classes: dict[tuple[str, str], tuple[ResourceInfo, Any]] = {}
+        self._crd_infos: dict[tuple[str, str], ResourceInfo] | None = None
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> Kube:
+        config = KubeConfig.from_file(path) if path else None
+        if config is not None:
+            client = AsyncClient(config.get(context_name=context), timeout=httpx2.Timeout(30.0))
+        elif context:
+            client = AsyncClient(KubeConfig.from_env().get(context_name=context), timeout=httpx2.Timeout(30.0))
+        else:
+            client = AsyncClient(timeout=httpx2.Timeout(30.0))
+        return cls(client)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # --- discovery -------------------------------------------------------------------------------------
+
+    async def _crds(self, refresh: bool = False) -> dict[tuple[str, str], ResourceInfo]:
+        if self._crd_infos is None or refresh:
+            infos: dict[tuple[str, str], ResourceInfo] = {}
+            for crd in await self.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
+                if not _established(crd):
+                    continue
+                spec = crd["spec"]
+                for version in spec["versions"]:
+                    if version.get("served"):
+                        api_version = f"{spec['group']}/{version['name']}"
+                        infos[(api_version, spec["names"]["kind"])] = ResourceInfo(
+                            api_version, spec["names"]["kind"], spec["names"]["plural"], spec["scope"] == "Namespaced"
+                        )
+            self._crd_infos = infos
+            self._classes = {k: v for k, v in self._classes.items() if _builtin(k[0])}
+        return self._crd_infos
+
+    async def api_kinds(self) -> frozenset[str]:
+        """``group/Kind`` of every served custom resource (built-in kinds are assumed present)."""
+        crds = await self._crds(refresh=True)
+        return frozenset(f"{info.group}/{info.kind}" for info in crds.values())
+
+    async def info(self, api_version: str, kind: str) -> tuple[ResourceInfo, Any]:
+        key = (api_version, kind)
+        if key in self._classes:
+            return self._classes[key]
+        info: ResourceInfo | None = None
+        if _builtin(api_version):
+            try:
+                model = resource_registry.load(api_version, kind)
+            except (LoadResourceError, ModuleNotFoundError, AttributeError):
+                model = None
+            if model is not None:
+                plural = model._api_info.plural
+                info = ResourceInfo(api_version, kind, plural, issubclass(model, lkr.NamespacedResource))
+        if info is None:
+            info = (await self._crds()).get(key) or (await self._crds(refresh=True)).get(key)
+        if info is None:
+            raise UnknownKindError(f"the API server does not serve {api_version} {kind}", code=404, reason="NotFound")
+        group, version = split_api_version(api_version)
+        make = create_namespaced_resource if info.namespaced else create_global_resource
+        cls = _generic_class(make, group, version, kind, info.plural)
+        self._classes[key] = (info, cls)
+        return info, cls
+
+    # --- verbs -----------------------------------------------------------------------------------------
+
+    async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        info, cls = await self.info(api_version, kind)
+        API_REQUESTS.labels("get").inc()
+        try:
+            found = await self.client.get(cls, name, namespace=namespace if info.namespaced else None)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise _error(exc, f"get {kind} {_ref(namespace, name)}") from exc
+        return _to_dict(found)
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str | None = None, labels: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        info, cls = await self.info(api_version, kind)
+        API_REQUESTS.labels("list").inc()
+        try:
+            items = [
+                _to_dict(item)
+                async for item in self.client.list(
+                    cls, namespace=(namespace or "*") if info.namespaced else None, labels=dict(labels or {})
+                )
+            ]
+        except ApiError as exc:
+            raise _error(exc, f"list {kind}") from exc
+        for item in items:  # list items carry no apiVersion/kind
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    async def apply(self, manifest: Mapping[str, Any], force: bool = True, dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply with our field manager."""
+        info, cls = await self.info(manifest["apiVersion"], manifest["kind"])
+        meta = manifest["metadata"]
+        API_REQUESTS.labels("apply" if not dry_run else "apply-dry-run").inc()
+        try:
+            applied = await self.client.patch(
+                cls,
+                meta["name"],
+                cls.from_dict(dict(manifest)),
+                namespace=meta.get("namespace") if info.namespaced else None,
+                patch_type=PatchType.APPLY,
+                field_manager=self.field_manager,
+                force=force,
+                dry_run=dry_run,
+            )
+        except ApiError as exc:
+            raise _error(exc, f"apply {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+        return _to_dict(applied)
+
+    async def create(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Create; None when the object already exists (never overwrites)."""
+        _info, cls = await self.info(manifest["apiVersion"], manifest["kind"])
+        meta = manifest["metadata"]
+        API_REQUESTS.labels("create").inc()
+        try:
+            created = await self.client.create(cls.from_dict(dict(manifest)), field_manager=self.field_manager)
+        except ApiError as exc:
+            if exc.status.code == 409:
+                return None
+            raise _error(exc, f"create {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+        return _to_dict(created)
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        namespace: str | None = None,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        """JSON merge patch (used for our own status and for kopf-free annotations)."""
+        info, cls = await self.info(api_version, kind)
+        target = cls.Status if subresource == "status" else cls
+        API_REQUESTS.labels("patch").inc()
+        try:
+            patched = await self.client.patch(
+                target,
+                name,
+                dict(patch),
+                namespace=namespace if info.namespaced else None,
+                patch_type=PatchType.MERGE,
+                field_manager=self.field_manager,
+            )
+        except ApiError as exc:
+            raise _error(exc, f"patch {kind} {_ref(namespace, name)}") from exc
+        return _to_dict(patched)
+
+    async def replace(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        _info, cls = await self.info(manifest["apiVersion"], manifest["kind"])
+        meta = manifest["metadata"]
+        API_REQUESTS.labels("update").inc()
+        try:
+            replaced = await self.client.replace(cls.from_dict(dict(manifest)), field_manager=self.field_manager)
+        except ApiError as exc:
+            raise _error(exc, f"update {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+        return _to_dict(replaced)
+
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None, foreground: bool = False
+    ) -> bool:
+        """Delete; False when it was already gone."""
+        info, cls = await self.info(api_version, kind)
+        API_REQUESTS.labels("delete").inc()
+        try:
+            await self.client.delete(
+                cls,
+                name,
+                namespace=namespace if info.namespaced else None,
+                cascade=CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND,
+            )
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return False
+            raise _error(exc, f"delete {kind} {_ref(namespace, name)}") from exc
+        return True
+
+    async def wait_for(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        predicate: Any,
+        namespace: str | None = None,
+        timeout: float = 60.0,
+        interval: float = 0.5,
+    ) -> dict[str, Any]:
+        """Poll until ``predicate(object)`` holds; raises KubeError on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self.get(api_version, kind, name, namespace)
+            if found is not None and predicate(found):
+                return found
+            if loop.time() > deadline:
+                raise KubeError(f"timed out after {timeout:.0f}s waiting for {kind} {_ref(namespace, name)}")
+            await asyncio.sleep(interval)
+
+
+def _ref(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _builtin(api_version: str) -> bool:
+    group = split_api_version(api_version)[0]
+    return group == "" or group.endswith(".k8s.io") or "." not in group
+
+
+def _established(crd: Mapping[str, Any]) -> bool:
+    conditions = crd.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def _to_dict(found: Any) -> dict[str, Any]:
+    out = found.to_dict() if hasattr(found, "to_dict") else dict(found)
+    return dict(out)
+
+
+_GENERIC_CLASSES: dict[tuple[str, str, str, str, bool], Any] = {}
+
+
+def _generic_class(make: Any, group: str, version: str, kind: str, plural: str) -> Any:
+    """lightkube registers one class per (apiVersion, kind) process-wide; reuse it across clients."""
+    key = (group, version, kind, plural, make is create_namespaced_resource)
+    if key not in _GENERIC_CLASSES:
+        try:
+            _GENERIC_CLASSES[key] = make(group, version, kind, plural)
+        except ValueError:
+            # A built-in model is registered under this apiVersion/kind: generic twins are refused, and the
+            # registry returns the existing generic class if one was made earlier in the process.
+            existing = resource_registry.get(f"{group}/{version}" if group else version, kind)
+            if existing is None:
+                raise
+            _GENERIC_CLASSES[key] = existing
+    return _GENERIC_CLASSES[key]
