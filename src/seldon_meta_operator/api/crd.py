@@ -56,7 +56,7 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schema(model: type[Any]) -> dict[str, Any]:
-    raw = model.model_json_schema(mode="serialization")
+    raw: dict[str, Any] = model.model_json_schema(mode="serialization")
     return _structural(raw, raw.get("$defs", {}))
 
 
@@ -86,7 +86,8 @@ def status_schema() -> dict[str, Any]:
     conditions = schema["properties"]["conditions"]
     conditions["x-kubernetes-list-type"] = "map"
     conditions["x-kubernetes-list-map-keys"] = ["type"]
-    return _without_defaults(schema)
+    cleaned: dict[str, Any] = _without_defaults(schema)
+    return cleaned
 
 
 def _without_defaults(node: Any) -> Any:

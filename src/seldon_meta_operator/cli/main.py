@@ -5,9 +5,11 @@ Layer: cli. Commands gather, decide with the pure layers, then act (house style 
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -65,7 +67,7 @@ def render(
     unknown = [c for c in component if c not in component_names()]
     if unknown:
         fail(f"--component {unknown[0]}: no such component", f"components: {', '.join(component_names())}")
-    manifests = []
+    manifests: list[dict[str, Any]] = []
     for resource in load_seldon_operators(file):
         try:
             result = render_platform(resource, _facts(facts))
@@ -92,6 +94,33 @@ def generate(
     for name, text in generated_files().items():
         (out_dir / name).write_text(text)
         typer.echo(f"wrote {out_dir / name}")
+
+
+operator_app = typer.Typer(help="Run the operator itself.", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command(
+    "run", epilog="Example:\n\n  KUBECONFIG=.cluster/admin.kubeconfig seldonctl operator run --json-logs"
+)
+def operator_run(
+    kubeconfig: str | None = typer.Option(
+        None,
+        "--kubeconfig",
+        help="Kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).",
+    ),
+    health_port: int = typer.Option(8081, "--health-port", help="Port of GET /healthz (liveness and readiness)."),
+    metrics_port: int = typer.Option(8080, "--metrics-port", help="Port of the Prometheus metrics (0: off)."),
+    json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines."),
+    verbose: bool = typer.Option(False, "--verbose", help="Debug logging."),
+) -> None:
+    """Run the operator in the foreground against the current cluster, watching every namespace."""
+    # kopf is imported only when the operator runs: render and the other commands stay light.
+    from seldon_meta_operator.operator import runner  # noqa: PLC0415
+
+    if kubeconfig:
+        os.environ["KUBECONFIG"] = kubeconfig
+    runner.run(liveness_port=health_port, metrics_port=metrics_port or None, json_logs=json_logs, verbose=verbose)
 
 
 def main() -> None:

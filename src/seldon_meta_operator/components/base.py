@@ -7,6 +7,7 @@ Kubernetes objects. Nothing here does I/O, reads the clock or the environment.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ class Values:
         self.root = root
         self.data = data
 
-    def raw(self, path: str, default: Any = _MISSING) -> Any:
+    def raw(self, path: builtins.str, default: Any = _MISSING) -> Any:
         node: Any = self.data
         for part in path.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -51,16 +52,18 @@ class Values:
             node = node[part]
         return node
 
-    def has(self, path: str) -> bool:
+    def has(self, path: builtins.str) -> builtins.bool:
         return self.raw(path, None) is not None
 
-    def error(self, path: str, expected: str, got: Any) -> SpecError:
+    def error(self, path: builtins.str, expected: builtins.str, got: Any) -> SpecError:
         """A SpecError naming the value's spec field, what was expected and what was given."""
         return SpecError(f"{values_path(self.root, path)}: expected {expected}, got {got!r}")
 
     _bad = error
 
-    def str(self, path: str, default: Any = _MISSING, choices: Sequence[str] | None = None) -> str:
+    def str(
+        self, path: builtins.str, default: Any = _MISSING, choices: Sequence[builtins.str] | None = None
+    ) -> builtins.str:
         value = self.raw(path, default)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self._bad(path, "a string", value)
@@ -69,11 +72,11 @@ class Values:
             raise SpecError(f"{values_path(self.root, path)}: expected one of {', '.join(choices)}, got {text!r}")
         return text
 
-    def opt_str(self, path: str) -> str | None:
+    def opt_str(self, path: builtins.str) -> builtins.str | None:
         value = self.raw(path, None)
         return None if value is None or value == "" else self.str(path)
 
-    def bool(self, path: str, default: Any = _MISSING) -> bool:
+    def bool(self, path: builtins.str, default: Any = _MISSING) -> builtins.bool:
         value = self.raw(path, default)
         if isinstance(value, bool):
             return value
@@ -81,7 +84,7 @@ class Values:
             return value.lower() == "true"
         raise self._bad(path, "true or false", value)
 
-    def int(self, path: str, default: Any = _MISSING) -> int:
+    def int(self, path: builtins.str, default: Any = _MISSING) -> builtins.int:
         value = self.raw(path, default)
         if isinstance(value, bool):
             raise self._bad(path, "an integer", value)
@@ -91,7 +94,7 @@ class Values:
             return int(value)
         raise self._bad(path, "an integer", value)
 
-    def map(self, path: str, default: Any = _MISSING) -> dict[str, Any]:
+    def map(self, path: builtins.str, default: Any = _MISSING) -> dict[builtins.str, Any]:
         value = self.raw(path, default)
         if value is None:
             return {}
@@ -99,7 +102,7 @@ class Values:
             raise self._bad(path, "a mapping", value)
         return dict(value)
 
-    def list(self, path: str, default: Any = _MISSING) -> list[Any]:
+    def list(self, path: builtins.str, default: Any = _MISSING) -> builtins.list[Any]:
         value = self.raw(path, default)
         if value is None:
             return []
@@ -107,10 +110,10 @@ class Values:
             raise self._bad(path, "a list", value)
         return list(value)
 
-    def str_map(self, path: str, default: Any = _MISSING) -> dict[str, str]:
+    def str_map(self, path: builtins.str, default: Any = _MISSING) -> dict[builtins.str, builtins.str]:
         """A mapping of strings, e.g. labels, annotations or env; numbers and booleans are stringified as
         Helm's ``quote`` would."""
-        out: dict[str, str] = {}
+        out: dict[builtins.str, builtins.str] = {}
         for key, value in self.map(path, default).items():
             if isinstance(value, bool):
                 out[str(key)] = "true" if value else "false"

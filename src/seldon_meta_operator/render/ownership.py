@@ -14,9 +14,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND
+from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND, PLURAL
 from seldon_meta_operator.components.base import Manifest
 
+CRD_NAME = f"{PLURAL}.{GROUP}"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "seldon-meta-operator"
 PLATFORM_LABEL = f"{GROUP}/platform"
@@ -44,30 +45,65 @@ def is_namespaced(manifest: Manifest) -> bool:
 
 
 def object_key(manifest: Manifest) -> str:
-    """``group/Kind/namespace/name``, the inventory key (``group`` is empty for the core API)."""
-    api_version: str = manifest["apiVersion"]
-    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    """``apiVersion/Kind/namespace/name``, the inventory key (namespace empty for cluster-scoped objects).
+
+    The version is kept so that an object can be deleted after its component stopped rendering it."""
     namespace = manifest["metadata"].get("namespace", "")
-    return f"{group}/{manifest['kind']}/{namespace}/{manifest['metadata']['name']}"
+    return f"{manifest['apiVersion']}/{manifest['kind']}/{namespace}/{manifest['metadata']['name']}"
+
+
+def parse_key(key: str) -> tuple[str, str, str, str]:
+    """(apiVersion, kind, namespace, name) of an inventory key; parsed from the right, as apiVersion may
+    contain a slash."""
+    api_version, kind, namespace, name = key.rsplit("/", 3)
+    return api_version, kind, namespace, name
 
 
 def platform_labels(platform: str, component: str) -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: platform, COMPONENT_LABEL: component}
 
 
-def stamp(manifest: Manifest, platform: str, component: str, namespace: str, owner_uid: str | None) -> Manifest:
-    """A copy of ``manifest`` with our labels and, where allowed, the owner reference."""
+def stamp(
+    manifest: Manifest,
+    platform: str,
+    component: str,
+    namespace: str,
+    owner_uid: str | None,
+    crd_uid: str | None = None,
+) -> Manifest:
+    """A copy of ``manifest`` with our labels and owner reference.
+
+    - In the SeldonOperator's namespace: owned by the SeldonOperator (``owner_uid``), so deleting it removes them.
+    - Elsewhere (cluster-scoped, or other namespaces): owned by our own CRD (``crd_uid``), so that removing the
+      operator's install manifest removes them even if no operator is left to clean up (the seed's first known
+      issue). The operator also deletes them when the SeldonOperator is deleted.
+    - CustomResourceDefinitions are never owned: deleting the SeldonDeployment CRD would delete users' models.
+    ``blockOwnerDeletion`` is false everywhere, so no deletion ever waits on these objects.
+    """
     out = copy.deepcopy(manifest)
     metadata: dict[str, Any] = out["metadata"]
     metadata["labels"] = {**metadata.get("labels", {}), **platform_labels(platform, component)}
-    if owner_uid and is_namespaced(out) and metadata.get("namespace") == namespace:
+    if out["kind"] == "CustomResourceDefinition":
+        return out
+    if is_namespaced(out) and metadata.get("namespace") == namespace:
+        if owner_uid:
+            metadata["ownerReferences"] = [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": KIND,
+                    "name": platform,
+                    "uid": owner_uid,
+                    "controller": True,
+                    "blockOwnerDeletion": False,
+                }
+            ]
+    elif crd_uid:
         metadata["ownerReferences"] = [
             {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": platform,
-                "uid": owner_uid,
-                "controller": True,
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "name": CRD_NAME,
+                "uid": crd_uid,
                 "blockOwnerDeletion": False,
             }
         ]

@@ -115,6 +115,7 @@ def render_platform(
     facts: ClusterFacts | None = None,
     *,
     owner_uid: str | None = None,
+    crd_uid: str | None = None,
     webhook_ca_bundle: str | None = None,
     registry: tuple[Component, ...] = REGISTRY,
 ) -> RenderResult:
@@ -140,7 +141,7 @@ def render_platform(
         secrets: list[GeneratedSecret] = []
         if enabled:
             try:
-                manifests = [stamp(m, name, comp.name, namespace, owner_uid) for m in comp.render(ctx)]
+                manifests = [stamp(m, name, comp.name, namespace, owner_uid, crd_uid) for m in comp.render(ctx)]
                 secrets = comp.secrets(ctx) if comp.secrets else []
             except SpecError as exc:  # keep going: report every component's problems at once
                 errors.append(str(exc))

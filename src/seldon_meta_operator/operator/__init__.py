@@ -1,0 +1,1 @@
+"""kopf glue: thin handlers that call reconcile/. The only package that imports kopf."""

@@ -1,0 +1,105 @@
+"""kopf handlers: one level-based reconcile on resume, create, update and a timer; clean-up on deletion.
+
+Layer: operator (thin glue; the logic lives in reconcile/). Handlers return None, so kopf copies nothing into
+status. There is no finalizer: namespaced children are owned by the SeldonOperator and removed by the garbage
+collector, cluster-scoped ones are removed on the DELETED event here, swept at start-up if the operator was
+down, and owned by our CRD so uninstalling the operator removes them too. Nothing can hang on a finalizer
+(the original's first known issue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+import kopf
+
+from seldon_meta_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
+from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.kube import Kube, KubeError
+from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
+from seldon_meta_operator.reconcile.reconciler import cleanup_platform, reconcile_platform, sweep_orphans
+
+#: How often the timer re-checks health and corrects drift (seconds). Drift is restored within this interval.
+TIMER_INTERVAL = float(os.environ.get("SELDON_OPERATOR_TIMER_INTERVAL", "15"))
+ANNOTATION_PREFIX = f"{GROUP}"
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> None:
+    # kopf's own bookkeeping goes to our annotations (the CRD's status schema is ours alone).
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{GROUP}/finalizer"  # never added: we register no blocking handlers
+    # Events: ours only (transitions and failures); kopf's per-handler chatter stays in the log.
+    settings.posting.level = logging.ERROR
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 60
+    memo.kube = Kube.from_kubeconfig(os.environ.get("SELDON_OPERATOR_KUBECONFIG") or None)
+    memo.locks = {}
+    swept = await sweep_orphans(memo.kube)
+    if swept:
+        logger.info("Swept orphaned objects", extra={"deleted": swept})
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: Any, **_: Any) -> None:
+    await memo.kube.close()
+
+
+async def _reconcile(body: kopf.Body, memo: Any, logger: Any) -> None:
+    uid = body["metadata"]["uid"]
+    lock: asyncio.Lock = memo.locks.setdefault(uid, asyncio.Lock())
+    async with lock:  # the timer and the change handlers never overlap on one object
+        started = time.monotonic()
+        try:
+            # Re-read: the body kopf hands a timer may be older than the latest status we wrote.
+            fresh = await memo.kube.get(
+                f"{GROUP}/{VERSION}", "SeldonOperator", body["metadata"]["name"], body["metadata"]["namespace"]
+            )
+            if fresh is None:
+                return
+            outcome = await reconcile_platform(fresh, memo.kube)
+        except SpecError as exc:  # should not escape reconcile_platform, which maps it to Stalled
+            RECONCILE_ERRORS.labels("InvalidSpec").inc()
+            raise kopf.PermanentError(str(exc)) from exc
+        except KubeError as exc:
+            RECONCILE_ERRORS.labels("KubeError").inc()
+            RECONCILES.labels("error").inc()
+            raise kopf.TemporaryError(str(exc), delay=10) from exc
+        finally:
+            RECONCILE_DURATION.observe(time.monotonic() - started)
+        RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        if outcome.writes or outcome.written:
+            logger.info("Reconciled", extra={"writes": outcome.writes, "ready": outcome.ready})
+        else:
+            logger.debug("Reconciled with no changes")
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+async def reconcile(body: kopf.Body, memo: Any, logger: Any, **_: Any) -> None:
+    await _reconcile(body, memo, logger)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=TIMER_INTERVAL, initial_delay=TIMER_INTERVAL)
+async def heal(body: kopf.Body, memo: Any, logger: Any, **_: Any) -> None:
+    await _reconcile(body, memo, logger)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def on_deleted(event: Any, memo: Any, logger: Any, **_: Any) -> None:
+    if event["type"] != "DELETED":
+        return
+    obj = event["object"]
+    memo.locks.pop(obj["metadata"].get("uid"), None)
+    deleted = await cleanup_platform(memo.kube, obj["metadata"]["name"], obj.get("status"))
+    logger.info("Removed platform objects outside its namespace", extra={"deleted": deleted})

@@ -1,0 +1,423 @@
+"""reconcile_platform: one level-based pass from a SeldonOperator to the cluster, and its removal.
+
+Layer: reconcile (the only place that sequences I/O). Called by the kopf glue on resume, create, update and on a
+timer, and by ``seldonctl``. The body is a straight script (house style §4):
+
+1. refuse a second platform; 2. validate; 3. gather facts (served CRDs); 4. ensure generated Secrets and the
+webhook certificate; 5. render (pure); 6. apply each component in dependency order, only what changed or
+drifted (so a steady pass writes nothing); 7. prune what is no longer rendered; 8. evaluate health; 9. build
+the status and write it once, only if it changed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from seldon_meta_operator.api import conditions as c
+from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator, parse_seldon_operator
+from seldon_meta_operator.components import REGISTRY
+from seldon_meta_operator.components.base import ClusterFacts, Manifest
+from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
+from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
+from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED
+from seldon_meta_operator.reconcile import changes, health
+from seldon_meta_operator.reconcile.secrets import ensure_generated_secret, ensure_webhook_cert
+from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
+from seldon_meta_operator.render.ownership import (
+    CRD_NAME,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    PLATFORM_LABEL,
+    object_key,
+    parse_key,
+)
+from seldon_meta_operator.render.pipeline import ComponentRender, RenderResult, render_platform
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime.datetime]
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def timestamp(now: datetime.datetime) -> str:
+    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any]
+    written: bool = False
+    ready: bool = False
+    events: list[Event] = field(default_factory=list)
+    writes: int = 0  # write requests to managed objects (applies, creates, deletes)
+
+
+def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
+    meta = body["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+
+
+def _sort_key(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = body.get("metadata", {})
+    return (meta.get("creationTimestamp", ""), meta.get("namespace", ""), meta.get("name", ""))
+
+
+async def active_platform(kube: Kube) -> Mapping[str, Any] | None:
+    """The SeldonOperator that owns the platform: the oldest one (one platform per cluster)."""
+    items = [x for x in await kube.list(API_VERSION, KIND) if not x["metadata"].get("deletionTimestamp")]
+    return min(items, key=_sort_key) if items else None
+
+
+async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock = utcnow) -> Outcome:
+    meta = body["metadata"]
+    name, namespace = meta["name"], meta.get("namespace", "default")
+    generation = meta.get("generation")
+    old_status: Mapping[str, Any] = body.get("status") or {}
+    old_inventory: dict[str, list[str]] = {k: list(v) for k, v in (old_status.get("inventory") or {}).items()}
+    now = timestamp(clock())
+
+    async def finish(
+        components: list[ComponentOutcome],
+        inventory: Mapping[str, list[str]],
+        problem: Problem | None,
+        events: list[Event],
+        writes: int,
+    ) -> Outcome:
+        status = build_status(old_status, generation, components, inventory, problem, now)
+        outcome = Outcome(
+            status=status,
+            events=events,
+            writes=writes,
+            ready=any(x["type"] == c.READY and x["status"] == "True" for x in status["conditions"]),
+        )
+        if status_changed(old_status, status):
+            await write_status(kube, name, namespace, old_status, status)
+            outcome.written = True
+            outcome.events.extend(_transition_events(old_status, status))
+        return outcome
+
+    # 1. One platform per cluster: a second SeldonOperator is refused and touches nothing.
+    active = await active_platform(kube)
+    if active is not None and active["metadata"].get("uid") != meta.get("uid"):
+        other = f"{active['metadata'].get('namespace')}/{active['metadata']['name']}"
+        problem = Problem(
+            c.DUPLICATE_PLATFORM,
+            f"SeldonOperator {other} already manages the Seldon platform in this cluster; delete one of them",
+            stalled=True,
+        )
+        return await finish([], old_inventory, problem, [], 0)
+
+    # 2. Validate.
+    try:
+        resource = parse_seldon_operator(
+            {"apiVersion": API_VERSION, "kind": KIND, "metadata": dict(meta), "spec": body.get("spec") or {}},
+            source=f"SeldonOperator {namespace}/{name}",
+        )
+    except SpecError as exc:
+        return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
+
+    # 3. Facts.
+    facts = ClusterFacts(api_kinds=await kube.api_kinds())
+    crd = await kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME)
+    crd_uid = crd["metadata"]["uid"] if crd else None
+    owner = owner_reference(body)
+
+    # 4 and 5. Secrets first (render needs the webhook CA), then render.
+    try:
+        result = render_platform(resource, facts, owner_uid=meta.get("uid"), crd_uid=crd_uid)
+    except SpecError as exc:
+        return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
+    writes = 0
+    events: list[Event] = []
+    core = result.values["core"]
+    ca_bundle: str | None = None
+    if not core.get("certManager", {}).get("enabled") and not core.get("managerCreateResources"):
+        ca_bundle, wrote = await ensure_webhook_cert(kube, namespace, name, owner, clock())
+        if wrote:
+            writes += 1
+            events.append(Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"))
+        result = render_platform(
+            resource, facts, owner_uid=meta.get("uid"), crd_uid=crd_uid, webhook_ca_bundle=ca_bundle
+        )
+    secret_keys: dict[str, list[str]] = {}
+    for comp in result.components:
+        for spec in comp.secrets:
+            retained = spec.data and resource.spec.retain_data
+            if await ensure_generated_secret(kube, spec, name, comp.name, None if retained else owner):
+                writes += 1
+                events.append(Event("Normal", "SecretGenerated", f"Generated Secret {spec.namespace}/{spec.name}"))
+            if not retained:
+                secret_keys.setdefault(comp.name, []).append(f"v1/Secret/{spec.namespace}/{spec.name}")
+
+    # 6. Apply, component by component.
+    applier = Applier(kube, name)
+    outcomes: list[ComponentOutcome] = []
+    inventory: dict[str, list[str]] = {}
+    failed: set[str] = set()
+    for comp in result.components:
+        if not comp.enabled:
+            outcomes.append(ComponentOutcome(comp.name, comp.title, False, False, c.DISABLED, "turned off"))
+            continue
+        missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
+        if missing:
+            hint = "; ".join(f"{p.install_hint} ({p.key} is not served)" for p in missing)
+            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, c.PREREQUISITE_MISSING, hint))
+            inventory[comp.name] = old_inventory.get(comp.name, [])
+            continue
+        blocked = [d for d in comp.depends_on if d in failed]
+        if blocked:
+            outcomes.append(
+                ComponentOutcome(
+                    comp.name, comp.title, True, False, c.DEPENDENCY_NOT_READY, f"waiting for {', '.join(blocked)}"
+                )
+            )
+            inventory[comp.name] = old_inventory.get(comp.name, [])
+            failed.add(comp.name)
+            continue
+        try:
+            applied = await applier.apply_component(comp)
+        except KubeError as exc:
+            failed.add(comp.name)
+            reason = c.APPLY_CONFLICT if exc.code == 409 else c.APPLY_FAILED
+            message = str(exc) + (f" ({'; '.join(exc.causes)})" if exc.causes else "")
+            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, reason, message))
+            events.append(Event("Warning", reason, f"{comp.title}: {message}"))
+            # Keep what was there: a failed apply must not make prune delete the component's objects.
+            inventory[comp.name] = sorted({*old_inventory.get(comp.name, []), *applier.keys(comp)})
+            continue
+        writes += applied
+        if applied:
+            OBJECTS_APPLIED.labels(comp.name).inc(applied)
+            events.append(Event("Normal", "Applied", f"{comp.title}: applied {applied} object(s)"))
+        inventory[comp.name] = sorted({*applier.keys(comp), *secret_keys.get(comp.name, [])})
+        outcomes.append(applier.health(comp))
+
+    # 7. Prune what is no longer rendered.
+    pruned, survivors = await prune(kube, old_inventory, inventory)
+    writes += pruned
+    if pruned:
+        events.append(Event("Normal", "Pruned", f"deleted {pruned} object(s) no longer rendered"))
+    for comp_name, keys in survivors.items():
+        inventory[comp_name] = sorted({*inventory.get(comp_name, []), *keys})
+    prune_problem: Problem | None = None
+    if survivors:
+        prune_problem = Problem(
+            c.PRUNE_FAILED, "could not delete: " + ", ".join(k for v in survivors.values() for k in v)
+        )
+
+    # 8 and 9. Status, written once.
+    return await finish(outcomes, inventory, prune_problem, events, writes)
+
+
+class Applier:
+    """Applies one component's objects, reading the live state once per kind and namespace."""
+
+    def __init__(self, kube: Kube, platform: str) -> None:
+        self.kube = kube
+        self.platform = platform
+        self.live: dict[str, dict[str, Any]] = {}
+        self._listed: set[tuple[str, str, str]] = set()
+
+    def keys(self, comp: ComponentRender) -> list[str]:
+        return [object_key(m) for m in comp.manifests]
+
+    async def _load(self, manifest: Manifest) -> dict[str, Any] | None:
+        key = (manifest["apiVersion"], manifest["kind"], manifest["metadata"].get("namespace", ""))
+        if key not in self._listed:
+            self._listed.add(key)
+            try:
+                items = await self.kube.list(key[0], key[1], key[2] or None, {PLATFORM_LABEL: self.platform})
+            except UnknownKindError:
+                items = []
+            for item in items:
+                self.live[object_key(item)] = item
+        return self.live.get(object_key(manifest))
+
+    async def apply_component(self, comp: ComponentRender) -> int:
+        """Apply what changed or drifted; returns the number of writes."""
+        writes = 0
+        for manifest in comp.manifests:
+            live = await self._load(manifest)
+            desired = changes.with_hash(manifest)
+            why = changes.needs_apply(desired, live)
+            if why is None:
+                continue
+            other = changes.foreign_replicas_owner(live, self.kube.field_manager)
+            if other:
+                desired = changes.without_replicas(desired)
+            logger.info(
+                "Applying object",
+                extra={"component": comp.name, "object": object_key(manifest), "why": why, "replicas_owner": other},
+            )
+            self.live[object_key(manifest)] = await self.kube.apply(desired, force=True)
+            writes += 1
+            if manifest["kind"] == "CustomResourceDefinition":
+                await self._wait_established(manifest["metadata"]["name"])
+        return writes
+
+    async def _wait_established(self, crd_name: str) -> None:
+        found = await self.kube.wait_for(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            crd_name,
+            lambda o: health.crd(o).ready,
+            timeout=30,
+        )
+        self.live[object_key(found)] = found
+
+    def health(self, comp: ComponentRender) -> ComponentOutcome:
+        verdicts = [
+            health.evaluate(self.live.get(object_key(m)), m["kind"], m["metadata"]["name"]) for m in comp.manifests
+        ]
+        failed = [v for v in verdicts if v.failed]
+        waiting = [v for v in verdicts if not v.ready]
+        n = len(comp.manifests)
+        if failed:
+            return ComponentOutcome(comp.name, comp.title, True, False, c.HEALTH_CHECK_FAILED, failed[0].message, n)
+        if waiting:
+            return ComponentOutcome(comp.name, comp.title, True, False, c.PROGRESSING, waiting[0].message, n)
+        return ComponentOutcome(comp.name, comp.title, True, True, c.SUCCEEDED, f"{n} objects ready", n)
+
+
+async def prune(
+    kube: Kube, old: Mapping[str, list[str]], new: Mapping[str, list[str]]
+) -> tuple[int, dict[str, list[str]]]:
+    """Delete objects of the old inventory that the new one lacks. CRDs are never deleted (the SeldonDeployment
+    CRD's removal would delete every model users deployed). Returns (deleted, survivors by component)."""
+    keep = {k for keys in new.values() for k in keys}
+    deleted = 0
+    survivors: dict[str, list[str]] = {}
+    for comp_name, keys in sorted(old.items()):
+        for key in keys:
+            if key in keep:
+                continue
+            api_version, kind, ns, obj_name = parse_key(key)
+            if kind == "CustomResourceDefinition":
+                continue
+            try:
+                if await kube.delete(api_version, kind, obj_name, ns or None):
+                    deleted += 1
+                    OBJECTS_PRUNED.labels(comp_name).inc()
+                    logger.info("Deleted object", extra={"component": comp_name, "object": key})
+            except UnknownKindError:
+                continue  # its CRD is gone, and the object with it
+            except KubeError as exc:
+                logger.warning("Could not delete object", extra={"object": key, "error": str(exc)})
+                survivors.setdefault(comp_name, []).append(key)
+    return deleted, survivors
+
+
+async def write_status(kube: Kube, name: str, namespace: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """One merge patch of the status subresource. Map keys we dropped are set to null so the merge removes
+    them; lists (conditions) are replaced whole by a merge patch, which is what we want."""
+    patch: dict[str, Any] = dict(new)
+    for map_field in ("inventory", "components"):
+        dropped = set(old.get(map_field) or {}) - set(new.get(map_field) or {})
+        if dropped:
+            patch[map_field] = {**new.get(map_field, {}), **dict.fromkeys(dropped)}
+    await kube.patch(API_VERSION, KIND, name, {"status": patch}, namespace=namespace, subresource="status")
+
+
+def _transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event]:
+    def ready(status: Mapping[str, Any]) -> tuple[str, str]:
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == c.READY:
+                return cond.get("status", ""), cond.get("reason", "")
+        return "", ""
+
+    before, after = ready(old), ready(new)
+    if before == after:
+        return []
+    message = next((x["message"] for x in new["conditions"] if x["type"] == c.READY), "")
+    if after[0] == "True":
+        return [Event("Normal", c.SUCCEEDED, message)]
+    if after[1] in (c.PROGRESSING, c.DEPENDENCY_NOT_READY):
+        return [Event("Normal", after[1], message)]
+    return [Event("Warning", after[1], message)]
+
+
+# --- Removal --------------------------------------------------------------------------------------------
+
+
+def foreign_kinds() -> list[tuple[str, str]]:
+    """(apiVersion, kind) of every object the platform can place outside the SeldonOperator's namespace
+    (cluster-scoped, or in another namespace): what a clean-up must scan for, derived from a full render."""
+    everything = SeldonOperator.model_validate(
+        {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": "scan", "namespace": "scan"},
+            "spec": {
+                "enable": dict.fromkeys(("analytics", "catalogue", "payloadstore", "routing", "detectors"), True),
+                "core": {"values": {"usageMetrics": {"enabled": True}}},
+                "enterprise": {"values": {"gitops": {"argocd": {"enabled": True}, "git": {"secret": "git-creds"}}}},
+            },
+        }
+    )
+    result: RenderResult = render_platform(everything, registry=REGISTRY)
+    kinds = {
+        (m["apiVersion"], m["kind"])
+        for m in result.manifests
+        if m["kind"] != "CustomResourceDefinition" and m["metadata"].get("namespace") != "scan"
+    }
+    return sorted(kinds)
+
+
+async def cleanup_platform(kube: Kube, name: str, status: Mapping[str, Any] | None = None) -> int:
+    """Delete what a removed SeldonOperator left outside its namespace (its own namespace is emptied by the
+    garbage collector through owner references). Returns the number of objects deleted."""
+    deleted = 0
+    selector = {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: name}
+    for api_version, kind in foreign_kinds():
+        try:
+            items = await kube.list(api_version, kind, None, selector)
+        except UnknownKindError:
+            continue
+        for item in items:
+            meta = item["metadata"]
+            if await kube.delete(api_version, kind, meta["name"], meta.get("namespace")):
+                deleted += 1
+    return deleted
+
+
+async def sweep_orphans(kube: Kube) -> int:
+    """On start-up: remove objects outside any namespace's garbage collection whose SeldonOperator is gone (it
+    was deleted while the operator was down)."""
+    platforms = {x["metadata"]["name"] for x in await kube.list(API_VERSION, KIND)}
+    orphans: set[str] = set()
+    for api_version, kind in foreign_kinds():
+        try:
+            items = await kube.list(api_version, kind, None, {MANAGED_BY_LABEL: MANAGED_BY})
+        except UnknownKindError:
+            continue
+        orphans.update(
+            label
+            for item in items
+            if (label := (item["metadata"].get("labels") or {}).get(PLATFORM_LABEL)) and label not in platforms
+        )
+    deleted = 0
+    for name in sorted(orphans):
+        deleted += await cleanup_platform(kube, name)
+    return deleted

@@ -1,0 +1,188 @@
+"""Generated credentials and the Seldon Core webhook certificate.
+
+Layer: reconcile. Values are generated here (never in render), once: a Secret that exists is never overwritten.
+Secret values never reach logs, Events, status or annotations.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from seldon_meta_operator.components.base import GeneratedSecret
+from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET, CORE_WEBHOOK_SERVICE
+from seldon_meta_operator.kube import Kube
+from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION, platform_labels
+
+#: Certificates are valid this long and renewed when less than RENEW_BEFORE is left.
+CERT_VALIDITY = datetime.timedelta(days=365)
+RENEW_BEFORE = datetime.timedelta(days=30)
+
+
+def random_value() -> str:
+    """At least 256 bits from ``secrets``, plus a fixed tail so that it meets password rules that ask for
+    upper case, lower case, a digit and a symbol (OpenSearch's admin password rule)."""
+    return secrets.token_urlsafe(32) + "-Aa1"
+
+
+def secret_manifest(
+    spec: GeneratedSecret, platform: str, component: str, owner: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    data = {**spec.literals, **{k: random_value() for k in spec.random_keys}}
+    meta: dict[str, Any] = {
+        "name": spec.name,
+        "namespace": spec.namespace,
+        "labels": platform_labels(platform, component),
+    }
+    if owner is not None:
+        meta["ownerReferences"] = [owner]
+    else:
+        meta["annotations"] = {RETAIN_ANNOTATION: "true"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
+    }
+
+
+async def ensure_generated_secret(
+    kube: Kube, spec: GeneratedSecret, platform: str, component: str, owner: Mapping[str, Any] | None
+) -> bool:
+    """Create the Secret if it is absent. True when it was created. Reads first, so a steady pass never writes."""
+    if await kube.get("v1", "Secret", spec.name, spec.namespace) is not None:
+        return False
+    return await kube.create(secret_manifest(spec, platform, component, owner)) is not None
+
+
+# --- Seldon Core webhook certificate -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookCert:
+    ca_pem: str
+    cert_pem: str
+    key_pem: str
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_webhook_cert(namespace: str, now: datetime.datetime) -> WebhookCert:
+    """A new CA and a serving certificate for ``seldon-webhook-service.<namespace>.svc``."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("seldon-webhook-ca"))
+        .issuer_name(_name("seldon-webhook-ca"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + CERT_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    hosts = webhook_hosts(namespace)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(hosts[2]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + CERT_VALIDITY)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    return WebhookCert(
+        ca_pem=ca_cert.public_bytes(pem).decode(),
+        cert_pem=cert.public_bytes(pem).decode(),
+        key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
+    )
+
+
+def webhook_hosts(namespace: str) -> list[str]:
+    base = f"{CORE_WEBHOOK_SERVICE}.{namespace}"
+    return [CORE_WEBHOOK_SERVICE, base, f"{base}.svc", f"{base}.svc.cluster.local"]
+
+
+def cert_needs_renewal(secret: Mapping[str, Any] | None, namespace: str, now: datetime.datetime) -> str | None:
+    """Why the webhook Secret must be (re)generated, or None when it is good."""
+    if secret is None:
+        return "missing"
+    data = secret.get("data") or {}
+    if not all(k in data for k in ("ca.crt", "tls.crt", "tls.key")):
+        return "incomplete"
+    try:
+        cert = x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))
+    except ValueError:
+        return "unreadable"
+    if cert.not_valid_after_utc - now < RENEW_BEFORE:
+        return "expiring"
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName
+        )
+    except x509.ExtensionNotFound:
+        return "no subject alternative names"
+    if f"{CORE_WEBHOOK_SERVICE}.{namespace}.svc" not in names:
+        return "wrong namespace"
+    return None
+
+
+async def ensure_webhook_cert(
+    kube: Kube, namespace: str, platform: str, owner: Mapping[str, Any] | None, now: datetime.datetime
+) -> tuple[str, bool]:
+    """(CA bundle PEM, whether the Secret was written). Generates or renews the certificate as needed."""
+    current = await kube.get("v1", "Secret", CORE_WEBHOOK_SECRET, namespace)
+    if cert_needs_renewal(current, namespace, now) is None and current is not None:
+        return base64.b64decode(current["data"]["ca.crt"]).decode(), False
+    made = make_webhook_cert(namespace, now)
+    meta: dict[str, Any] = {
+        "name": CORE_WEBHOOK_SECRET,
+        "namespace": namespace,
+        "labels": platform_labels(platform, "seldon_core"),
+    }
+    if owner is not None:
+        meta["ownerReferences"] = [owner]
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": "kubernetes.io/tls",
+        "data": {
+            "ca.crt": base64.b64encode(made.ca_pem.encode()).decode(),
+            "tls.crt": base64.b64encode(made.cert_pem.encode()).decode(),
+            "tls.key": base64.b64encode(made.key_pem.encode()).decode(),
+        },
+    }
+    await kube.apply(manifest, force=True)
+    return made.ca_pem, True
