@@ -23,6 +23,9 @@ from lightkube.types import CascadeType, PatchType
 from seldon_meta_operator.metrics import API_REQUESTS
 
 FIELD_MANAGER = "seldon-meta-operator"
+#: Reads are retried on these statuses (throttling, a CRD's storage initialising), a few times, briefly.
+TRANSIENT = frozenset({429, 503, 504})
+READ_ATTEMPTS = 5
 
 
 class KubeError(Exception):
@@ -139,29 +142,40 @@ class Kube:
 
     async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         info, cls = await self.info(api_version, kind)
-        API_REQUESTS.labels("get").inc()
-        try:
-            found = await self.client.get(cls, name, namespace=namespace if info.namespaced else None)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise _error(exc, f"get {kind} {_ref(namespace, name)}") from exc
-        return _to_dict(found)
+        for attempt in range(READ_ATTEMPTS):
+            API_REQUESTS.labels("get").inc()
+            try:
+                found = await self.client.get(cls, name, namespace=namespace if info.namespaced else None)
+            except ApiError as exc:
+                if exc.status.code == 404:
+                    return None
+                if exc.status.code in TRANSIENT and attempt + 1 < READ_ATTEMPTS:
+                    await asyncio.sleep(0.5 * (attempt + 1))
+                    continue
+                raise _error(exc, f"get {kind} {_ref(namespace, name)}") from exc
+            return _to_dict(found)
+        raise AssertionError("unreachable")
 
     async def list(
         self, api_version: str, kind: str, namespace: str | None = None, labels: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
         info, cls = await self.info(api_version, kind)
-        API_REQUESTS.labels("list").inc()
-        try:
-            items = [
-                _to_dict(item)
-                async for item in self.client.list(
-                    cls, namespace=(namespace or "*") if info.namespaced else None, labels=dict(labels or {})
-                )
-            ]
-        except ApiError as exc:
-            raise _error(exc, f"list {kind}") from exc
+        for attempt in range(READ_ATTEMPTS):
+            API_REQUESTS.labels("list").inc()
+            try:
+                items = [
+                    _to_dict(item)
+                    async for item in self.client.list(
+                        cls, namespace=(namespace or "*") if info.namespaced else None, labels=dict(labels or {})
+                    )
+                ]
+                break
+            except ApiError as exc:
+                # A CRD that was just established answers 503 "storage is (re)initializing" for a moment.
+                if exc.status.code in TRANSIENT and attempt + 1 < READ_ATTEMPTS:
+                    await asyncio.sleep(0.5 * (attempt + 1))
+                    continue
+                raise _error(exc, f"list {kind}") from exc
         for item in items:  # list items carry no apiVersion/kind
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)

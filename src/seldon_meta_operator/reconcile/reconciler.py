@@ -20,7 +20,7 @@ from typing import Any
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator, parse_seldon_operator
 from seldon_meta_operator.components import REGISTRY
-from seldon_meta_operator.components.base import ClusterFacts, Manifest
+from seldon_meta_operator.components.base import ClusterFacts, Manifest, Prerequisite
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
@@ -115,7 +115,8 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
         if status_changed(old_status, status):
             await write_status(kube, name, namespace, old_status, status)
             outcome.written = True
-            outcome.events.extend(_transition_events(old_status, status))
+            seen = {(e.type, e.reason) for e in outcome.events}
+            outcome.events.extend(e for e in _transition_events(old_status, status) if (e.type, e.reason) not in seen)
         return outcome
 
     # 1. One platform per cluster: a second SeldonOperator is refused and touches nothing.
@@ -182,7 +183,7 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
             continue
         missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
         if missing:
-            hint = "; ".join(f"{p.install_hint} ({p.key} is not served)" for p in missing)
+            hint = missing_hint(missing)
             outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, c.PREREQUISITE_MISSING, hint))
             inventory[comp.name] = old_inventory.get(comp.name, [])
             continue
@@ -229,6 +230,14 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
 
     # 8 and 9. Status, written once.
     return await finish(outcomes, inventory, prune_problem, events, writes)
+
+
+def missing_hint(missing: list[Prerequisite]) -> str:
+    """One sentence per install hint, naming the kinds that are not served."""
+    by_hint: dict[str, list[str]] = {}
+    for prereq in missing:
+        by_hint.setdefault(prereq.install_hint, []).append(prereq.key)
+    return "; ".join(f"{hint} ({', '.join(keys)} not served)" for hint, keys in by_hint.items())
 
 
 class Applier:
