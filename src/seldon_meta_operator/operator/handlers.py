@@ -26,6 +26,7 @@ from seldon_meta_operator.reconcile.reconciler import cleanup_platform, reconcil
 #: How often the timer re-checks health and corrects drift (seconds). Drift is restored within this interval.
 TIMER_INTERVAL = float(os.environ.get("SELDON_OPERATOR_TIMER_INTERVAL", "15"))
 ANNOTATION_PREFIX = f"{GROUP}"
+log = logging.getLogger("seldon_meta_operator.operator")
 
 
 @kopf.on.startup()
@@ -44,7 +45,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     memo.locks = {}
     swept = await sweep_orphans(memo.kube)
     if swept:
-        logger.info("Swept orphaned objects", extra={"deleted": swept})
+        log.info("Swept orphaned objects", extra={"deleted": swept})
 
 
 @kopf.on.cleanup()
@@ -77,10 +78,15 @@ async def _reconcile(body: kopf.Body, memo: Any, logger: Any) -> None:
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        fields = {
+            "object": f"{body['metadata']['namespace']}/{body['metadata']['name']}",
+            "writes": outcome.writes,
+            "ready": outcome.ready,
+        }
         if outcome.writes or outcome.written:
-            logger.info("Reconciled", extra={"writes": outcome.writes, "ready": outcome.ready})
+            log.info("Reconciled", extra=fields)
         else:
-            logger.debug("Reconciled with no changes")
+            log.debug("Reconciled with no changes", extra=fields)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
@@ -102,4 +108,4 @@ async def on_deleted(event: Any, memo: Any, logger: Any, **_: Any) -> None:
     obj = event["object"]
     memo.locks.pop(obj["metadata"].get("uid"), None)
     deleted = await cleanup_platform(memo.kube, obj["metadata"]["name"], obj.get("status"))
-    logger.info("Removed platform objects outside its namespace", extra={"deleted": deleted})
+    log.info("Removed platform objects outside its namespace", extra={"deleted": deleted})

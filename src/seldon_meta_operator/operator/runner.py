@@ -29,6 +29,11 @@ def run(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.PLAIN,
     )
+    if not verbose:
+        # kopf reports every handler and timer run at INFO; our own logger reports changes (house style §7).
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("seldon_meta_operator").setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if metrics_port:
