@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tests.e2e.platform import Platform, kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +40,18 @@ def _token_kubeconfig(admin_kubeconfig: str, token: str, path: Path) -> Path:
     admin = yaml.safe_load(Path(admin_kubeconfig).read_text())
     context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
     cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "operator",
-        "clusters": [{"name": "local", "cluster": cluster["cluster"]}],
-        "users": [{"name": OPERATOR_SA, "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": "local", "user": OPERATOR_SA}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "operator",
+                "clusters": [{"name": "local", "cluster": cluster["cluster"]}],
+                "users": [{"name": OPERATOR_SA, "user": {"token": token}}],
+                "contexts": [{"name": "operator", "context": {"cluster": "local", "user": OPERATOR_SA}}],
+            }
+        )
+    )
     return path
 
 
@@ -78,9 +83,20 @@ def start_operator(kubeconfig: Path, log: Path, timer_interval: str = "3") -> Op
     seldonctl = str(Path(sys.executable).parent / "seldonctl")
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [seldonctl, "operator", "run", "--json-logs", "--health-port", str(health_port),
-             "--metrics-port", str(metrics_port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            [
+                seldonctl,
+                "operator",
+                "run",
+                "--json-logs",
+                "--health-port",
+                str(health_port),
+                "--metrics-port",
+                str(metrics_port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
     op = OperatorProcess(proc, log, metrics_port, health_port)
     deadline = time.monotonic() + 60
@@ -139,8 +155,9 @@ def fake_knative(cluster: Any) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def operator(operator_kubeconfig: Path, fake_knative: None, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[OperatorProcess]:
+def operator(
+    operator_kubeconfig: Path, fake_knative: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
     log = tmp_path_factory.mktemp("operator-log") / "operator.log"
     op = start_operator(operator_kubeconfig, log)
     yield op

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 def kubectl(*args: str, check: bool = True, stdin: str | None = None) -> str:
-    proc = subprocess.run(["kubectl", *args], capture_output=True, text=True, input=stdin, timeout=180)
+    proc = subprocess.run(["kubectl", *args], check=False, capture_output=True, text=True, input=stdin, timeout=180)
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout
@@ -76,8 +76,9 @@ class Platform:
         found = get_json("seldonoperator", name, "-n", namespace)
         return found if isinstance(found, dict) else None
 
-    def wait_ready(self, name: str = "seldonoperator-sample", namespace: str = NS, timeout: float = 180
-                   ) -> dict[str, Any]:
+    def wait_ready(
+        self, name: str = "seldonoperator-sample", namespace: str = NS, timeout: float = 180
+    ) -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
             obj = self.get(name, namespace)
             cond = condition(obj, "Ready")
@@ -95,8 +96,15 @@ class Platform:
                 f"operator log tail:\n{self.operator.log_text()[-3000:]}"
             ) from None
 
-    def wait_condition(self, type_: str, status: str, reason: str | None = None, name: str = "seldonoperator-sample",
-                       namespace: str = NS, timeout: float = 120) -> dict[str, Any]:
+    def wait_condition(
+        self,
+        type_: str,
+        status: str,
+        reason: str | None = None,
+        name: str = "seldonoperator-sample",
+        namespace: str = NS,
+        timeout: float = 120,
+    ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             cond = condition(self.get(name, namespace), type_)
             if cond and cond["status"] == status and (reason is None or cond["reason"] == reason):
@@ -120,8 +128,17 @@ class Platform:
 
 
 def platform_workloads() -> list[str]:
-    out = kubectl("get", "deployments,statefulsets,daemonsets", "-n", NS, "-l",
-                  "app.kubernetes.io/managed-by=seldon-meta-operator", "-o", "name", check=False)
+    out = kubectl(
+        "get",
+        "deployments,statefulsets,daemonsets",
+        "-n",
+        NS,
+        "-l",
+        "app.kubernetes.io/managed-by=seldon-meta-operator",
+        "-o",
+        "name",
+        check=False,
+    )
     return out.split()
 
 

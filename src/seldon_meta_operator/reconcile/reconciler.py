@@ -270,12 +270,14 @@ class Applier:
         for manifest in comp.manifests:
             live = await self._load(manifest)
             desired = changes.with_hash(manifest)
-            why = changes.needs_apply(desired, live)
-            if why is None:
-                continue
+            # Another manager (an HPA, `kubectl scale`) owns replicas: leave them out of both the comparison and
+            # the apply, so we neither fight over them nor see endless drift.
             other = changes.foreign_replicas_owner(live, self.kube.field_manager)
             if other:
                 desired = changes.without_replicas(desired)
+            why = changes.needs_apply(desired, live)
+            if why is None:
+                continue
             logger.info(
                 "Applying object",
                 extra={"component": comp.name, "object": object_key(manifest), "why": why, "replicas_owner": other},
