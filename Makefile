@@ -27,6 +27,7 @@ cluster-up: venv cluster-bin
 	$(PY) hack/cluster/localcluster.py up
 
 cluster-down: venv
+	$(PY) hack/demo.py stop-background
 	$(PY) hack/cluster/localcluster.py down
 
 cluster-status: venv
@@ -45,11 +46,11 @@ generate: venv
 
 ## Checks, in CI order (lint, types, import contracts, unit+golden, then the cluster suites)
 format: venv
-	$(BIN)/ruff format src tests hack/cluster
+	$(BIN)/ruff format src tests hack
 
 lint: venv
-	$(BIN)/ruff format --check src tests hack/cluster
-	$(BIN)/ruff check src tests hack/cluster
+	$(BIN)/ruff format --check src tests hack
+	$(BIN)/ruff check src tests hack
 
 typecheck: venv
 	$(BIN)/mypy
@@ -71,7 +72,7 @@ bench: venv
 	$(PY) -m benchmarks.render_bench
 
 demo: venv cluster-bin
-	bash hack/demo.sh
+	$(PY) hack/demo.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
