@@ -54,8 +54,11 @@ def reconcile_once(client: Client) -> int:
     for (namespace, name), broker in brokers.items():
         if _ready(broker):
             continue
-        status = {"conditions": [_condition()], "address": {"url": f"{INGRESS}/{namespace}/{name}"},
-                  "observedGeneration": broker["metadata"].get("generation", 1)}
+        status = {
+            "conditions": [_condition()],
+            "address": {"url": f"{INGRESS}/{namespace}/{name}"},
+            "observedGeneration": broker["metadata"].get("generation", 1),
+        }
         updated += _patch_status(client, BROKER, name, namespace, status)
     for trigger in client.list(TRIGGER, namespace="*"):
         meta = trigger["metadata"]

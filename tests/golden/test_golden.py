@@ -45,6 +45,7 @@ def test_rendered_objects_match_the_golden_file(case: Path) -> None:
         expected_file.write_text(actual)
     expected = expected_file.read_text()
     if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                            "expected.yaml", "rendered"))
+        diff = "".join(
+            difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "expected.yaml", "rendered")
+        )
         pytest.fail(f"{case.name} differs from its golden file (REFRESH_GOLDEN=1 to accept):\n{diff}")

@@ -67,6 +67,10 @@ def spec_schema() -> dict[str, Any]:
         props[name]["default"] = {}
     props["payloadstore"]["properties"]["internal_elastic"]["default"] = {}
     props["catalogue"]["properties"]["internal_postgres"]["default"] = {}
+    # Without a default, a spec with no `enterprise.values` makes the CEL rule's has() fail with "no such key"
+    # instead of the rule's own message.
+    for name in ("core", "enterprise"):
+        props[name]["properties"]["values"]["default"] = {}
     # The one value a CEL rule reads is declared, so CEL can see it; everything else stays free-form.
     props["enterprise"]["properties"]["values"]["properties"] = {
         "elasticsearch": {

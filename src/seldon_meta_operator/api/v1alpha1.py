@@ -31,9 +31,11 @@ QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 
 
 class _Spec(BaseModel):
-    """Base of every typed settings model: unknown fields are errors, never silently dropped."""
+    """Base of every typed settings model: unknown fields are errors, never silently dropped. Strict types, as the
+    API server checks them against the CRD schema: ``analytics: "yes"`` or ``replicas: true`` are errors, not
+    coerced, so an offline render accepts exactly what ``kubectl apply`` accepts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class EnableSpec(_Spec):
@@ -259,6 +261,10 @@ def describe_validation_error(exc: ValidationError, root: type[BaseModel], prefi
     return messages
 
 
+#: The top-level fields of a SeldonOperator object.
+TOP_LEVEL_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
 def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperator:
     """Validate a whole SeldonOperator document. Raises SpecError listing every problem."""
     if not isinstance(document, dict):
@@ -268,6 +274,16 @@ def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperato
             f"{source}: expected apiVersion: {API_VERSION} and kind: {KIND}, "
             f"got {document.get('apiVersion')!r} / {document.get('kind')!r}"
         )
+    # The model keeps extra top-level keys (kopf bodies carry more), but a user's manifest with, say, ``spce:``
+    # must not render an empty platform in silence: the API server would reject the field too.
+    unknown = [str(k) for k in document if k not in TOP_LEVEL_FIELDS]
+    if unknown:
+        problems = []
+        for key in unknown:
+            hint = nearest(key, TOP_LEVEL_FIELDS)
+            fix = f"did you mean `{hint}`?" if hint else f"valid fields here: {', '.join(TOP_LEVEL_FIELDS)}"
+            problems.append(f"{key}: unknown field; {fix}")
+        raise SpecError(f"{source}: " + "; ".join(problems))
     spec = document.get("spec")
     if spec is None:
         document = {**document, "spec": {}}

@@ -48,7 +48,12 @@ _SUFFIX = {
 def content_hash(manifest: Mapping[str, Any]) -> str:
     """Stable short hash of a rendered object (without our hash annotation)."""
     clean = copy.deepcopy(dict(manifest))
-    clean.get("metadata", {}).get("annotations", {}).pop(HASH_ANNOTATION, None)
+    metadata = clean.get("metadata", {})
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict) and HASH_ANNOTATION in annotations:
+        del annotations[HASH_ANNOTATION]
+        if not annotations:  # with_hash created the map: hash(with_hash(m)) == hash(m)
+            del metadata["annotations"]
     text = json.dumps(clean, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
