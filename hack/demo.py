@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,18 @@ def say(message: str) -> None:
 def run(*args: str, env: dict[str, str] | None = None, capture: bool = False) -> str:
     proc = subprocess.run(list(args), env=env, check=True, text=True, capture_output=capture)
     return proc.stdout if capture else ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def use_cluster_tools() -> None:
+    """Put the control plane's bin dir (with our kubectl) first on PATH, for this script and what it runs."""
+    bin_dir = run("bash", str(ROOT / "hack" / "cluster" / "build.sh"), "--print", capture=True).strip()
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def cluster_up() -> str:
@@ -129,7 +142,15 @@ def start_background(kubeconfig: str) -> None:
     with (STATE / "operator.log").open("ab") as log:
         pids.append(
             subprocess.Popen(
-                [str(BIN / "seldonctl"), "operator", "run", "--health-port", "18081", "--metrics-port", "18080"],
+                [
+                    str(BIN / "seldonctl"),
+                    "operator",
+                    "run",
+                    "--health-port",
+                    str(free_port()),
+                    "--metrics-port",
+                    str(free_port()),
+                ],
                 env=op_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -190,6 +211,7 @@ def main() -> None:
         stop_background()
         return
     started = time.monotonic()
+    use_cluster_tools()
     kubeconfig = cluster_up()
     install_prerequisites()
     install_operator()

@@ -30,7 +30,7 @@ def wait_running(prefixes: dict[str, str], namespace: str = NS) -> dict[str, str
 
 
 def test_the_install_manifest_runs_the_operator_pod(operator: object) -> None:
-    pods = wait_running({"seldon-operator-controller-manager-": "1/1"})
+    pods = wait_running({"seldon-operator-controller-manager-": "2/2"})  # READY 2/2, as the documentation shows
     assert pods_with_prefix("seldon-operator-controller-manager-", pods)
 
 

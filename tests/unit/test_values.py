@@ -25,9 +25,11 @@ from seldon_meta_operator.components.base import (
     ENTERPRISE,
     Component,
     Layers,
+    Values,
     ValuesSchema,
     WiringContext,
 )
+from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.render.pipeline import merged_values
 from seldon_meta_operator.render.values import deep_merge, merge_layers, set_path, tree
 
@@ -246,3 +248,27 @@ def test_an_empty_spec_merges_only_defaults_and_wiring() -> None:
         CORE: {"gateway": "istio-system/seldon-gateway", "port": 80, "tags": ["a"]},
         ENTERPRISE: {"service": {"type": "ClusterIP", "port": 80}},
     }
+
+
+# --- Reading merged values: the user's null or junk is a SpecError, a missing default is a bug ---------------
+
+
+def test_a_null_that_removed_a_required_value_is_a_spec_error_naming_it() -> None:
+    values = Values("enterprise", {"image": {}}, base={"image": {"image": "seldonio/x:1"}})
+    with pytest.raises(SpecError, match=r"spec\.enterprise\.values\.image\.image: required, but a null removed it"):
+        values.str("image.image")
+
+
+def test_a_path_through_something_that_is_not_a_mapping_is_a_spec_error_naming_the_parent() -> None:
+    values = Values("core", {"istio": 5}, base={"istio": {"gateway": "g"}})
+    with pytest.raises(SpecError, match=r"spec\.core\.values\.istio: expected a mapping, got 5"):
+        values.str("istio.gateway")
+
+
+def test_a_key_without_any_default_is_a_component_bug_not_a_spec_error() -> None:
+    with pytest.raises(KeyError, match="has no default"):
+        Values("core", {}, base={}).str("never.declared")
+
+
+def test_an_explicit_default_still_wins_over_a_missing_key() -> None:
+    assert Values("core", {}, base={"a": 1}).int("a", 7) == 7

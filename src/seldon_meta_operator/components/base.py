@@ -34,23 +34,43 @@ _MISSING = object()
 class Values:
     """Read-only view of one merged values tree, with typed getters whose errors name the spec field.
 
-    Every getter takes a dotted path. A missing key with no default is a bug in a component (its defaults
-    must declare it), so it raises KeyError rather than SpecError.
+    Every getter takes a dotted path. ``base`` is the same tree before the user's layer (component defaults and
+    feature wiring): it tells a component bug from a user's doing when a key is missing. A key missing from
+    both, with no default given, is a bug in a component (its defaults must declare it): KeyError. A key the
+    defaults have but the user's ``null`` deleted, or a path through something that is not a mapping (``istio:
+    5`` when ``istio.gateway`` is read), is the user's: SpecError naming the field and the fix.
     """
 
-    def __init__(self, root: str, data: Mapping[str, Any]) -> None:
+    def __init__(self, root: str, data: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> None:
         self.root = root
         self.data = data
+        self.base: Mapping[str, Any] = data if base is None else base
 
-    def raw(self, path: builtins.str, default: Any = _MISSING) -> Any:
-        node: Any = self.data
-        for part in path.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                if default is _MISSING:
-                    raise KeyError(f"{values_path(self.root, path)} has no default")
-                return default
+    def _find(self, tree: Mapping[str, Any], path: builtins.str, user: builtins.bool) -> Any:
+        node: Any = tree
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, Mapping):
+                if user and i > 0:
+                    raise self.error(".".join(parts[:i]), "a mapping", node)
+                return _MISSING
+            if part not in node:
+                return _MISSING
             node = node[part]
         return node
+
+    def raw(self, path: builtins.str, default: Any = _MISSING) -> Any:
+        found = self._find(self.data, path, user=True)
+        if found is not _MISSING:
+            return found
+        if default is not _MISSING:
+            return default
+        if self._find(self.base, path, user=False) is not _MISSING:
+            raise SpecError(
+                f"{values_path(self.root, path)}: required, but a null removed it; remove the null "
+                "to use the default, or set a value"
+            )
+        raise KeyError(f"{values_path(self.root, path)} has no default")
 
     def has(self, path: builtins.str) -> builtins.bool:
         return self.raw(path, None) is not None

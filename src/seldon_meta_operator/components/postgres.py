@@ -1,7 +1,235 @@
-"""PLACEHOLDER being written in this session: replaced before commit."""
+"""Trial PostgreSQL (``enable.catalogue``): the model catalogue's database, for development and testing only.
+
+Layer: components (pure).
+
+The seed's Verification shows one pod ``seldon-internal-postgres-postgresql-0`` READY 1/1: the names a Bitnami
+``postgresql`` release called ``seldon-internal-postgres`` would give (upstream-seldon-facts.md §6.2, §7). No
+public source pins the original's chart, so this is our own single-node server on the official ``postgres``
+image, with the objects named as that release would name them.
+
+Objects, all in the SeldonOperator's namespace:
+
+- StatefulSet ``seldon-internal-postgres-postgresql``: one replica, one container ``postgresql``, probes that run
+  ``pg_isready``, a volume claim template ``data`` of ``catalogue.internal_postgres.storage_size``. The claim
+  survives turning the feature off and deleting the SeldonOperator unless ``retain_data: false``
+  (``persistentVolumeClaimRetentionPolicy``). Its size is fixed once the StatefulSet exists: the API server
+  refuses changes to claim templates (the change is reported as ApplyFailed), and a recreated StatefulSet finds
+  the kept claim again, so a bigger volume means expanding the claim itself where its StorageClass allows it;
+- Service ``seldon-internal-postgres-postgresql`` (clients, port 5432) and the headless Service
+  ``seldon-internal-postgres-postgresql-hl`` that gives the pod its stable DNS name.
+
+Credentials: one generated Secret, ``metadata-postgres``, in the shape Seldon Deploy reads (keys ``host``, ``port``,
+``user``, ``password``, ``dbname``, ``sslmode``; facts §6.2). The server reads its password from the same Secret,
+so the two can never disagree: reconcile generates the password once and never overwrites it. The Secret is
+retained data (``GeneratedSecret.data``): it follows ``retain_data`` like the claim, so a retained database stays
+readable when the feature comes back.
+
+Values: none. The seed documents no values for the trial database; its settings are the typed
+``catalogue.internal_postgres.*`` fields and the constants below.
+
+Wiring: Seldon Deploy's ``metadata.pg.enabled`` and ``metadata.pg.secret`` point at this server while the
+catalogue is enabled. User values still win (render/values.py), e.g. ``metadata.pg.secret`` naming the Secret of a
+managed database.
+
+Departures from upstream, and why:
+
+- the official ``postgres`` image rather than Bitnami's: it needs none of the Bitnami chart's layout, and it runs
+  unprivileged as its ``postgres`` user (uid 999) with a read-only root filesystem once its socket and temporary
+  directories are volumes;
+- ``sslmode`` is ``disable``: the trial server has no certificate, and the traffic stays inside the cluster
+  (Zalando's operator, the Deploy docs' trial database, generated a self-signed one and used ``require``);
+- the superuser is ``seldon`` and owns the database ``metadata``, as in the Deploy docs' trial database; no second
+  administrative password exists to leak.
+"""
 
 from __future__ import annotations
 
-from seldon_meta_operator.components.base import Component
+import re
+from typing import Any
 
-COMPONENT = Component(name="postgres", title="postgres", enabled=lambda spec: False, render=lambda ctx: [])
+from seldon_meta_operator.components import names
+from seldon_meta_operator.components.base import (
+    ENTERPRISE,
+    Component,
+    GeneratedSecret,
+    Layers,
+    Manifest,
+    RenderContext,
+    WiringContext,
+    meta,
+    obj,
+    restricted_security_context,
+    secret_env,
+)
+from seldon_meta_operator.errors import SpecError
+
+NAME = names.POSTGRES  # StatefulSet and client Service
+HEADLESS = f"{NAME}-hl"
+RELEASE = "seldon-internal-postgres"
+#: Selector labels: a StatefulSet's selector cannot change, so these are fixed for good.
+LABELS = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": RELEASE}
+CONTAINER = "postgresql"
+PORT_NAME = "tcp-postgresql"
+
+IMAGE = "postgres:15.10"  # PostgreSQL 15, as the Deploy docs' 2024 trial database
+POSTGRES_UID = 999  # the image's postgres user
+DATA_DIR = "/var/lib/postgresql/data"
+# A directory below the mount point: initdb refuses a non-empty directory, and a fresh volume may hold lost+found.
+PGDATA = f"{DATA_DIR}/pgdata"
+SOCKET_DIR = "/var/run/postgresql"
+SSLMODE = "disable"
+SECRET = names.METADATA_POSTGRES_SECRET
+PASSWORD_KEY = "password"
+STORAGE_FIELD = "spec.catalogue.internal_postgres.storage_size"
+
+_QUANTITY_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?")
+
+
+def host(namespace: str) -> str:
+    """The client Service's in-cluster DNS name (the ``host`` of ``metadata-postgres``)."""
+    return f"{NAME}.{namespace}.svc.cluster.local"
+
+
+def wiring(w: WiringContext) -> Layers:
+    if not w.spec.enable.catalogue:
+        return {}
+    return {ENTERPRISE: {"metadata": {"pg": {"enabled": True, "secret": SECRET}}}}
+
+
+def secrets(ctx: RenderContext) -> list[GeneratedSecret]:
+    return [
+        GeneratedSecret(
+            name=SECRET,
+            namespace=ctx.namespace,
+            literals={
+                "host": host(ctx.namespace),
+                "port": str(names.POSTGRES_PORT),
+                "user": names.POSTGRES_USER,
+                "dbname": names.POSTGRES_DATABASE,
+                "sslmode": SSLMODE,
+            },
+            random_keys=(PASSWORD_KEY,),
+            data=True,
+        )
+    ]
+
+
+def storage_size(ctx: RenderContext) -> str:
+    """The typed field matches the quantity pattern already (api/v1alpha1.py); a zero-sized claim is refused here."""
+    size = ctx.spec.catalogue.internal_postgres.storage_size
+    match = _QUANTITY_NUMBER.match(size)
+    if match is None or float(match.group(0)) == 0:
+        raise SpecError(f"{STORAGE_FIELD}: expected a volume size above zero such as 8Gi, got {size!r}")
+    return size
+
+
+def retention_policy(retain_data: bool) -> dict[str, str]:
+    """Keep the claim when the StatefulSet goes (feature off, SeldonOperator deleted) unless ``retain_data`` is
+    false. The server never scales, so ``whenScaled`` does not matter; Retain is the safe choice."""
+    return {"whenDeleted": "Retain" if retain_data else "Delete", "whenScaled": "Retain"}
+
+
+def _pg_isready() -> dict[str, Any]:
+    # Over TCP, not the socket: during initdb the entrypoint runs a temporary server on the socket only, and the
+    # pod must not count as ready before the real server listens.
+    command = ["pg_isready", "-U", names.POSTGRES_USER, "-d", names.POSTGRES_DATABASE, "-h", "127.0.0.1"]
+    return {"exec": {"command": [*command, "-p", str(names.POSTGRES_PORT)]}}
+
+
+def _probe(period: int, failures: int) -> dict[str, Any]:
+    return {**_pg_isready(), "periodSeconds": period, "timeoutSeconds": 5, "failureThreshold": failures}
+
+
+def render_services(ctx: RenderContext) -> list[Manifest]:
+    port = {"name": PORT_NAME, "port": names.POSTGRES_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}
+    client = obj(
+        "v1",
+        "Service",
+        meta(NAME, ctx.namespace, LABELS),
+        spec={"type": "ClusterIP", "selector": dict(LABELS), "ports": [dict(port)]},
+    )
+    headless = obj(
+        "v1",
+        "Service",
+        meta(HEADLESS, ctx.namespace, LABELS),
+        spec={
+            "type": "ClusterIP",
+            "clusterIP": "None",
+            # The pod's DNS name exists while it starts, as a StatefulSet's governing Service should provide.
+            "publishNotReadyAddresses": True,
+            "selector": dict(LABELS),
+            "ports": [dict(port)],
+        },
+    )
+    return [client, headless]
+
+
+def render_statefulset(ctx: RenderContext) -> Manifest:
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": names.POSTGRES_PORT, "protocol": "TCP"}],
+        "env": [
+            {"name": "POSTGRES_USER", "value": names.POSTGRES_USER},
+            {"name": "POSTGRES_DB", "value": names.POSTGRES_DATABASE},
+            secret_env("POSTGRES_PASSWORD", SECRET, PASSWORD_KEY),
+            {"name": "PGDATA", "value": PGDATA},
+        ],
+        # initdb on a new volume takes a while: up to five minutes before liveness counts.
+        "startupProbe": _probe(period=10, failures=30),
+        "readinessProbe": _probe(period=10, failures=3),
+        "livenessProbe": _probe(period=20, failures=6),
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": {**restricted_security_context(), "readOnlyRootFilesystem": True},
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "run", "mountPath": SOCKET_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    pod = {
+        "automountServiceAccountToken": False,  # a database needs no Kubernetes API access
+        "securityContext": {
+            "runAsUser": POSTGRES_UID,
+            "runAsGroup": POSTGRES_UID,
+            "runAsNonRoot": True,
+            "fsGroup": POSTGRES_UID,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+    }
+    claim = {
+        "metadata": {"name": "data", "labels": dict(LABELS)},
+        # No storageClassName: the cluster's default StorageClass provides the volume.
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size(ctx)}}},
+    }
+    return obj(
+        "apps/v1",
+        "StatefulSet",
+        meta(NAME, ctx.namespace, LABELS),
+        spec={
+            "replicas": 1,  # a single server: no replication in a trial database
+            "serviceName": HEADLESS,
+            "selector": {"matchLabels": dict(LABELS)},
+            "template": {"metadata": {"labels": dict(LABELS)}, "spec": pod},
+            "volumeClaimTemplates": [claim],
+            "persistentVolumeClaimRetentionPolicy": retention_policy(ctx.spec.retain_data),
+        },
+    )
+
+
+def render(ctx: RenderContext) -> list[Manifest]:
+    return [*render_services(ctx), render_statefulset(ctx)]
+
+
+COMPONENT = Component(
+    name="postgres",
+    title="Trial PostgreSQL",
+    enabled=lambda spec: spec.enable.catalogue,
+    render=render,
+    wiring=wiring,
+    secrets=secrets,
+)

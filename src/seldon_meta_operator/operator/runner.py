@@ -19,6 +19,7 @@ def run(
     liveness_host: str = "0.0.0.0",
     liveness_port: int = 8081,
     metrics_port: int | None = 8080,
+    metrics_host: str = "0.0.0.0",
     json_logs: bool = False,
     verbose: bool = False,
     namespace: str | None = None,
@@ -37,7 +38,7 @@ def run(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if metrics_port:
-        start_http_server(metrics_port)
+        start_http_server(metrics_port, addr=metrics_host)
     asyncio.run(
         kopf.operator(
             standalone=True,

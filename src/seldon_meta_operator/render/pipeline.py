@@ -96,18 +96,29 @@ class RenderResult:
         return {c.name: sorted(object_key(m) for m in c.manifests) for c in self.components if c.enabled}
 
 
+def _layers(
+    spec: SeldonOperatorSpec, name: str, namespace: str, registry: tuple[Component, ...]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """Per root, the layers below the user's: component defaults, then feature wiring (see render/values.py)."""
+    wctx = WiringContext(spec=spec, name=name, namespace=namespace)
+    wiring = [c.wiring(wctx) for c in registry if c.wiring is not None]
+    return {
+        root: [
+            *(s.defaults for c in registry for s in c.values if s.root == root),
+            *(w.get(root, {}) for w in wiring),
+        ]
+        for root in ROOTS
+    }
+
+
 def merged_values(
     spec: SeldonOperatorSpec, name: str, namespace: str, registry: tuple[Component, ...] = REGISTRY
 ) -> dict[str, dict[str, Any]]:
     """Per root: component defaults < feature wiring < user values (see render/values.py)."""
-    wctx = WiringContext(spec=spec, name=name, namespace=namespace)
-    wiring = [c.wiring(wctx) for c in registry if c.wiring is not None]
     user = {"core": spec.core.values, "enterprise": spec.enterprise.values}
-    out: dict[str, dict[str, Any]] = {}
-    for root in ROOTS:
-        defaults = [s.defaults for c in registry for s in c.values if s.root == root]
-        out[root] = merge_layers([*defaults, *(w.get(root, {}) for w in wiring), user[root]])
-    return out
+    return {
+        root: merge_layers([*below, user[root]]) for root, below in _layers(spec, name, namespace, registry).items()
+    }
 
 
 def render_platform(
@@ -124,12 +135,13 @@ def render_platform(
     spec = resource.spec
     name, namespace = resource.metadata.name, resource.metadata.namespace
     values = merged_values(spec, name, namespace, registry)
+    base = {root: merge_layers(below) for root, below in _layers(spec, name, namespace, registry).items()}
     ctx = RenderContext(
         name=name,
         namespace=namespace,
         spec=spec,
-        core=Values("core", values["core"]),
-        enterprise=Values("enterprise", values["enterprise"]),
+        core=Values("core", values["core"], base["core"]),
+        enterprise=Values("enterprise", values["enterprise"], base["enterprise"]),
         facts=facts or ClusterFacts(),
         webhook_ca_bundle=webhook_ca_bundle,
     )
