@@ -3,9 +3,9 @@
 Layer: render (pure). Called by ``cli/generated.py`` (``seldonctl generate deploy``) and by the tests, which
 re-derive the manifest and compare it with the checked-in file.
 
-The manifest holds, in apply order (no Namespace: the documentation creates it first): the SeldonOperator CRD, the operator's
-ServiceAccount, its ClusterRoles and bindings, the metrics Service, a NetworkPolicy and the Deployment
-``seldon-operator-controller-manager`` (two containers, as the product documentation shows READY 2/2).
+The manifest holds, in apply order (no Namespace: the documentation creates it first): the SeldonOperator CRD,
+the operator's ServiceAccount, its ClusterRoles and bindings, the metrics Service, a NetworkPolicy and the
+Deployment ``seldon-operator-controller-manager`` (two containers, as the product documentation shows READY 2/2).
 
 RBAC is derived, never written by hand. The union of several "everything on" renders (``PLATFORM_VARIANTS``) gives:
 
