@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok) from Go modules into a cache outside the clone, keyed
-# by version, and only what is missing. Binaries are never committed.
+# kube-scheduler, kwok) and a matching kubectl from Go modules into a cache
+# outside the clone, keyed by version, and only what is missing. Binaries are
+# never committed. hack/cluster/localcluster.py and the tests put this bin dir
+# first on PATH, so `kubectl` is the one built here.
 #
 # Usage: hack/cluster/build.sh          # build what is missing, print the bin dir
 #        hack/cluster/build.sh --print  # print the bin dir only
@@ -49,4 +51,6 @@ build kwok kwok sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.
 build k8s kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build k8s kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
 build k8s kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
+# kubectl from the same module and version (the machine's kubectl is a dispatcher we do not rely on).
+build k8s kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
 echo "$bin_dir"
