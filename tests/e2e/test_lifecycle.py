@@ -137,9 +137,15 @@ def test_prerequisites_that_appear_later_are_picked_up(platform: Platform, prere
     platform.apply("routing.yaml")
     cond = platform.wait_condition("Ready", "False", "PrerequisiteMissing")
     assert "Istio" in cond["message"]
-    obj = platform.get()
-    assert obj is not None
-    assert obj["status"]["components"]["seldon_deploy"]["ready"] is True  # everything else installed
+
+    def others_ready() -> dict[str, object] | None:  # everything else installs and becomes ready meanwhile
+        components = ((platform.get() or {}).get("status") or {}).get("components") or {}
+        ready = all(components.get(c, {}).get("ready") for c in ("seldon_core", "seldon_deploy"))
+        return components if ready else None
+
+    components = poll("Seldon Core and Seldon Deploy ready without Istio", others_ready, 120)
+    assert components["routing"]["reason"] == "PrerequisiteMissing"  # type: ignore[index]
+    assert platform.wait_condition("Ready", "False", "PrerequisiteMissing")
     prereqs.install("istio")  # type: ignore[attr-defined]
     platform.wait_ready()  # no spec change
     assert get_json("gateway", "seldon-gateway", "-n", NS) is not None

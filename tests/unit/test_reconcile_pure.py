@@ -206,6 +206,16 @@ COMPARISONS: list[tuple[str, Any, Any, bool]] = [
     ("a list of a different length differs", {"l": [1]}, {"l": [1, 1]}, False),
     ("a map replaced by a scalar differs", {"a": {"b": 1}}, {"a": "x"}, False),
     ("a missing non-empty field differs", {"a": {"b": 1}}, {}, False),
+    (
+        "an empty string the server omitted equals a missing field",
+        {"env": [{"name": "X", "value": ""}]},
+        {"env": [{"name": "X"}]},
+        True,
+    ),
+    ("false the server omitted equals a missing field", {"readOnly": False}, {}, True),
+    ("zero the server omitted equals a missing field", {"n": 0}, {}, True),
+    ("a missing true differs", {"readOnly": True}, {}, False),
+    ("an empty string differs from a set one", {"value": ""}, {"value": "x"}, False),
 ]
 
 

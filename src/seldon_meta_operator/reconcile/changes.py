@@ -83,6 +83,12 @@ def _empty(value: Any) -> bool:
     return value in ({}, []) or value is None
 
 
+def _zero(value: Any) -> bool:
+    """A value the API server drops when it serialises an object: Go's ``omitempty`` omits empty strings, false,
+    zero and empty collections, so a field we set to one of them is absent from the live object, not different."""
+    return _empty(value) or value is False or value == "" or (type(value) is int and value == 0)
+
+
 def first_difference(desired: Any, live: Any, path: str = "") -> str | None:
     """The path of the first field we set whose live value differs, or None when ``desired ⊆ live``."""
     if isinstance(desired, Mapping):
@@ -90,7 +96,7 @@ def first_difference(desired: Any, live: Any, path: str = "") -> str | None:
             return None if _empty(desired) and _empty(live) else path or "."
         for key, value in desired.items():
             if key not in live:
-                if _empty(value):
+                if _zero(value):
                     continue
                 return f"{path}.{key}"
             found = first_difference(value, live[key], f"{path}.{key}")
