@@ -45,6 +45,8 @@ def test_minimal_installation_runs_seldon_core_and_seldon_deploy(platform: Platf
     assert obj["status"]["components"]["seldon_core"]["ready"] is True
     assert obj["status"]["components"]["seldon_deploy"]["ready"] is True
     assert obj["status"]["components"]["analytics"]["enabled"] is False
+    # No finalizer, ours or kopf's (kopf adds one for timers and daemons): nothing can hang a deletion.
+    assert not obj["metadata"].get("finalizers"), obj["metadata"].get("finalizers")
     # The webhook is wired to the certificate the operator generated.
     webhook = get_json("validatingwebhookconfiguration", f"seldon-validating-webhook-configuration-{NS}")
     assert webhook["webhooks"][0]["clientConfig"]["caBundle"]

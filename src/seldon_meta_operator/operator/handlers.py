@@ -1,15 +1,20 @@
-"""kopf handlers: one level-based reconcile on resume, create, update and a timer; clean-up on deletion.
+"""kopf handlers: one level-based reconcile on resume, create, update and a periodic pass; clean-up on deletion.
 
 Layer: operator (thin glue; the logic lives in reconcile/). Handlers return None, so kopf copies nothing into
 status. There is no finalizer: namespaced children are owned by the SeldonOperator and removed by the garbage
 collector, cluster-scoped ones are removed on the DELETED event here, swept at start-up if the operator was
 down, and owned by our CRD so uninstalling the operator removes them too. Nothing can hang on a finalizer
 (the original's first known issue).
+
+The periodic pass (health and drift) is our own task, not a ``@kopf.timer``: kopf puts its finalizer on every
+object that has a timer or daemon, so that it can stop them before the object goes, and that finalizer is
+exactly what hangs a deletion once the operator is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -17,13 +22,14 @@ from typing import Any
 
 import kopf
 
-from seldon_meta_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
+from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND, PLURAL, VERSION
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError
 from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from seldon_meta_operator.reconcile.reconciler import cleanup_platform, reconcile_platform, sweep_orphans
 
-#: How often the timer re-checks health and corrects drift (seconds). Drift is restored within this interval.
+#: How often the periodic pass re-checks health and corrects drift (seconds). Drift is restored within this
+#: interval.
 TIMER_INTERVAL = float(os.environ.get("SELDON_OPERATOR_TIMER_INTERVAL", "15"))
 ANNOTATION_PREFIX = f"{GROUP}"
 log = logging.getLogger("seldon_meta_operator.operator")
@@ -46,23 +52,50 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     swept = await sweep_orphans(memo.kube)
     if swept:
         log.info("Swept orphaned objects", extra={"deleted": swept})
+    memo.periodic = asyncio.create_task(_periodic(memo), name="seldon-operator-periodic-pass")
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
+    memo.periodic.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await memo.periodic
     await memo.kube.close()
 
 
-async def _reconcile(body: kopf.Body, memo: Any, logger: Any) -> None:
+async def _periodic(memo: Any) -> None:
+    """Every TIMER_INTERVAL seconds, the same reconcile for every SeldonOperator: health and drift."""
+    while True:
+        await asyncio.sleep(TIMER_INTERVAL)
+        try:
+            items = await memo.kube.list(API_VERSION, KIND)
+        except KubeError as exc:
+            log.warning("Could not list SeldonOperators", extra={"error": str(exc)})
+            continue
+        for item in items:
+            if item["metadata"].get("deletionTimestamp"):
+                continue
+            try:
+                await _reconcile(item, memo, fresh=item)
+            except (kopf.PermanentError, kopf.TemporaryError) as exc:
+                log.warning("Periodic pass failed", extra={"object": _ref(item), "error": str(exc)})
+            except Exception:  # a bug must not stop the periodic pass for every platform
+                log.exception("Periodic pass failed", extra={"object": _ref(item)})
+
+
+def _ref(body: Any) -> str:
+    return f"{body['metadata'].get('namespace')}/{body['metadata']['name']}"
+
+
+async def _reconcile(body: Any, memo: Any, fresh: Any = None) -> None:
     uid = body["metadata"]["uid"]
     lock: asyncio.Lock = memo.locks.setdefault(uid, asyncio.Lock())
-    async with lock:  # the timer and the change handlers never overlap on one object
+    async with lock:  # the periodic pass and the change handlers never overlap on one object
         started = time.monotonic()
         try:
-            # Re-read: the body kopf hands a timer may be older than the latest status we wrote.
-            fresh = await memo.kube.get(
-                f"{GROUP}/{VERSION}", "SeldonOperator", body["metadata"]["name"], body["metadata"]["namespace"]
-            )
+            if fresh is None:
+                # Re-read: the body kopf hands a handler may be older than the latest status we wrote.
+                fresh = await memo.kube.get(API_VERSION, KIND, body["metadata"]["name"], body["metadata"]["namespace"])
             if fresh is None:
                 return
             outcome = await reconcile_platform(fresh, memo.kube)
@@ -77,9 +110,9 @@ async def _reconcile(body: kopf.Body, memo: Any, logger: Any) -> None:
             RECONCILE_DURATION.observe(time.monotonic() - started)
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            kopf.event(dict(fresh), type=event.type, reason=event.reason, message=event.message)
         fields = {
-            "object": f"{body['metadata']['namespace']}/{body['metadata']['name']}",
+            "object": _ref(body),
             "writes": outcome.writes,
             "ready": outcome.ready,
         }
@@ -92,13 +125,8 @@ async def _reconcile(body: kopf.Body, memo: Any, logger: Any) -> None:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
-async def reconcile(body: kopf.Body, memo: Any, logger: Any, **_: Any) -> None:
-    await _reconcile(body, memo, logger)
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=TIMER_INTERVAL, initial_delay=TIMER_INTERVAL)
-async def heal(body: kopf.Body, memo: Any, logger: Any, **_: Any) -> None:
-    await _reconcile(body, memo, logger)
+async def reconcile(body: kopf.Body, memo: Any, **_: Any) -> None:
+    await _reconcile(body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
