@@ -828,3 +828,11 @@ def test_a_secret_without_owner_is_marked_retained_and_carries_our_labels() -> N
     assert "ownerReferences" not in secret["metadata"]
     assert secret["metadata"]["labels"]["operator.seldon.io/component"] == "postgres"
     assert secret["metadata"]["namespace"] == NS
+
+
+def test_the_webhook_certificate_serves_a_namespace_of_the_longest_allowed_name() -> None:
+    namespace = "n" * 63  # a DNS label's limit; the common name alone would exceed X.509's 64 characters
+    made = make_webhook_cert(namespace, NOW)
+    cert = x509.load_pem_x509_certificate(made.cert_pem.encode())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert f"seldon-webhook-service.{namespace}.svc" in names.get_values_for_type(x509.DNSName)

@@ -14,13 +14,14 @@ from typing import Any
 import typer
 import yaml
 
+from seldon_meta_operator.cli import cluster_commands
 from seldon_meta_operator.cli.common import fail, load_seldon_operators, read_text, warn
 from seldon_meta_operator.cli.generated import generated_files
 from seldon_meta_operator.components import component_names
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.render.output import dump_json, dump_yaml
-from seldon_meta_operator.render.pipeline import render_platform
+from seldon_meta_operator.render.pipeline import render_platform, sort_key
 
 app = typer.Typer(
     name="seldonctl",
@@ -75,9 +76,8 @@ def render(
             fail(f"{file}: {exc}", "fix the field named above; see docs/api.md")
         for message in result.warnings:
             warn(f"{file}: {message}")
-        for comp in result.components:
-            if not component or comp.name in component:
-                manifests.extend(comp.manifests)
+        selected = [m for comp in result.components if not component or comp.name in component for m in comp.manifests]
+        manifests.extend(sorted(selected, key=sort_key))  # apply order, as the operator applies them
     text = dump_json(manifests) if output is OutputFormat.json else dump_yaml(manifests)
     sys.stdout.write(text)
 
@@ -111,6 +111,9 @@ def operator_run(
     ),
     health_port: int = typer.Option(8081, "--health-port", help="Port of GET /healthz (liveness and readiness)."),
     metrics_port: int = typer.Option(8080, "--metrics-port", help="Port of the Prometheus metrics (0: off)."),
+    metrics_host: str = typer.Option(
+        "0.0.0.0", "--metrics-host", help="Address the metrics listen on (127.0.0.1 behind a metrics proxy)."
+    ),
     json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines."),
     verbose: bool = typer.Option(False, "--verbose", help="Debug logging."),
 ) -> None:
@@ -120,7 +123,16 @@ def operator_run(
 
     if kubeconfig:
         os.environ["KUBECONFIG"] = kubeconfig
-    runner.run(liveness_port=health_port, metrics_port=metrics_port or None, json_logs=json_logs, verbose=verbose)
+    runner.run(
+        liveness_port=health_port,
+        metrics_port=metrics_port or None,
+        metrics_host=metrics_host,
+        json_logs=json_logs,
+        verbose=verbose,
+    )
+
+
+cluster_commands.register(app)  # install, apply, status, diff, doctor, uninstall
 
 
 def main() -> None:

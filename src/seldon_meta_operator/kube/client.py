@@ -91,6 +91,33 @@ class Kube:
     async def close(self) -> None:
         await self.client.close()
 
+    async def server_version(self) -> str:
+        """The API server's ``gitVersion`` (GET /version, which is not a resource lightkube models)."""
+        API_REQUESTS.labels("get").inc()
+        try:
+            response = await self.client._client._client.get("/version")  # lightkube's configured session
+            response.raise_for_status()
+        except httpx2.HTTPError as exc:
+            raise KubeError(f"get /version: {exc}") from exc
+        return str(response.json().get("gitVersion", ""))
+
+    async def review_access(self, attributes: Mapping[str, str]) -> bool:
+        """Whether the current user may do what ``attributes`` describe (a SelfSubjectAccessReview).
+
+        Sent without a field manager: the server records none for a review and rejects one that asks."""
+        review: dict[str, Any] = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": dict(attributes)},
+        }
+        _info, cls = await self.info("authorization.k8s.io/v1", "SelfSubjectAccessReview")
+        API_REQUESTS.labels("create").inc()
+        try:
+            created = await self.client.create(cls.from_dict(review))
+        except ApiError as exc:
+            raise _error(exc, "create SelfSubjectAccessReview") from exc
+        return bool((_to_dict(created).get("status") or {}).get("allowed"))
+
     # --- discovery -------------------------------------------------------------------------------------
 
     async def _crds(self, refresh: bool = False) -> dict[tuple[str, str], ResourceInfo]:

@@ -111,7 +111,9 @@ def make_webhook_cert(namespace: str, now: datetime.datetime) -> WebhookCert:
     hosts = webhook_hosts(namespace)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(hosts[2]))
+        # The DNS names are the subject alternative names; a common name is limited to 64 characters, which
+        # `seldon-webhook-service.<namespace>.svc` exceeds for namespaces longer than 37.
+        .subject_name(_name(CORE_WEBHOOK_SERVICE))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
