@@ -134,7 +134,7 @@ def operator_kubeconfig(kubeconfig: str) -> Path:
 def start_background(kubeconfig: str) -> None:
     say(
         "Starting the operator on this host (its pod is simulated), with the operator ServiceAccount's token, "
-        "and the simulated Knative controller; logs in .cluster/operator.log and .cluster/fake-knative.log"
+        f"and the simulated Knative controller; logs in {STATE / 'operator.log'} and {STATE / 'fake-knative.log'}"
     )
     stop_background()
     op_env = {**os.environ, "KUBECONFIG": str(operator_kubeconfig(kubeconfig))}
@@ -211,12 +211,18 @@ def main() -> None:
         stop_background()
         return
     started = time.monotonic()
-    use_cluster_tools()
-    kubeconfig = cluster_up()
-    install_prerequisites()
-    install_operator()
-    start_background(kubeconfig)
-    apply_platform()
+    try:
+        use_cluster_tools()
+        kubeconfig = cluster_up()
+        install_prerequisites()
+        install_operator()
+        start_background(kubeconfig)
+        apply_platform()
+    except subprocess.CalledProcessError as exc:
+        sys.exit(
+            f"\nmake demo failed: `{' '.join(map(str, exc.cmd))}` exited with {exc.returncode}. "
+            f"Logs: {STATE / 'operator.log'}, {STATE / 'fake-knative.log'}, {STATE / 'logs'}"
+        )
     verify()
     goodbye(kubeconfig)
     print(f"(make demo took {time.monotonic() - started:.0f}s after the build)")

@@ -84,13 +84,17 @@ def _patch_status(client: Client, res: Any, name: str, namespace: str, status: d
 
 
 def run(interval: float = 1.0, once: bool = False, stop: Any = None) -> None:
-    """Loop until ``stop`` (a threading.Event) is set; tolerate the CRDs being absent."""
+    """Loop until ``stop`` (a threading.Event) is set; tolerate the CRDs being absent or just established."""
     client = Client(field_manager="fake-knative")
     while True:
         try:
             reconcile_once(client)
         except ApiError as exc:
-            if exc.status.code != 404:  # 404: the Knative CRDs are not installed (yet)
+            # 404: the Knative CRDs are not installed (yet); 503 "storage is (re)initializing": one was just
+            # established; 409: a status write raced another. A controller retries all of them.
+            if exc.status.code not in (404, 409, 429, 500, 503):
+                raise
+            if once:
                 raise
         if once or (stop is not None and stop.wait(interval)):
             return
