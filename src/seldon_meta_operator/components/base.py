@@ -8,6 +8,7 @@ Kubernetes objects. Nothing here does I/O, reads the clock or the environment.
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -333,6 +334,38 @@ def service_url(name: str, namespace: str, port: int | None = None, scheme: str 
     """In-cluster URL of a Service, with the cluster domain spelled out."""
     host = f"{name}.{namespace}.svc.cluster.local"
     return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class EnvList:
+    """A container's env entries in order, each name once: server-side apply rejects a name given twice, so the
+    first entry for a name wins (later ones, e.g. the same flag from two settings, are dropped)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self.entries.setdefault(name, {"name": name, "value": value})
+
+    def secret(self, name: str, secret: str, key: str, optional: bool | None = None) -> None:
+        self.entries.setdefault(name, secret_env(name, secret, key, optional))
+
+
+_VOLUME_SIZE_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?")
+
+
+def volume_size(size: str, field: str) -> str:
+    """A claim's size from a typed field (its pattern is checked by the API already); zero is refused here."""
+    match = _VOLUME_SIZE_NUMBER.match(size)
+    if match is None or float(match.group(0)) == 0:
+        raise SpecError(f"{field}: expected a volume size above zero such as 8Gi, got {size!r}")
+    return size
+
+
+def claim_retention(retain_data: bool) -> dict[str, str]:
+    """A StatefulSet's ``persistentVolumeClaimRetentionPolicy`` for data: claims outlive the StatefulSet (feature
+    off, SeldonOperator deleted) unless ``spec.retain_data`` is false. Scaling down always keeps them: fewer
+    nodes is not turning the store off, and a node scaled back up finds its data again."""
+    return {"whenDeleted": "Retain" if retain_data else "Delete", "whenScaled": "Retain"}
 
 
 def image_ref(registry: str | None, repository: str, tag: str) -> str:

@@ -46,7 +46,6 @@ Departures from upstream, and why:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from seldon_meta_operator.components import names
@@ -58,10 +57,12 @@ from seldon_meta_operator.components.base import (
     Manifest,
     RenderContext,
     WiringContext,
+    claim_retention,
     meta,
     obj,
     restricted_security_context,
     secret_env,
+    volume_size,
 )
 from seldon_meta_operator.errors import SpecError
 
@@ -89,7 +90,6 @@ SCHEME = "https"  # the demo configuration serves HTTP over TLS
 
 REPLICAS_FIELD = "spec.payloadstore.internal_elastic.replicas"
 STORAGE_FIELD = "spec.payloadstore.internal_elastic.storage_size"
-_QUANTITY_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?")
 
 
 def host(namespace: str) -> str:
@@ -137,25 +137,9 @@ def replicas(ctx: RenderContext) -> int:
     return count
 
 
-def storage_size(ctx: RenderContext) -> str:
-    """The typed field matches the quantity pattern already (api/v1alpha1.py); a zero-sized claim is refused here."""
-    size = ctx.spec.payloadstore.internal_elastic.storage_size
-    match = _QUANTITY_NUMBER.match(size)
-    if match is None or float(match.group(0)) == 0:
-        raise SpecError(f"{STORAGE_FIELD}: expected a volume size above zero such as 8Gi, got {size!r}")
-    return size
-
-
 def node_names(count: int) -> list[str]:
     """The pods of the StatefulSet: the nodes that may vote in the first cluster-manager election."""
     return [f"{NAME}-{i}" for i in range(count)]
-
-
-def retention_policy(retain_data: bool) -> dict[str, str]:
-    """Claims outlive the StatefulSet (feature off, SeldonOperator deleted) unless ``retain_data`` is false.
-    Scaling down keeps them whatever ``retain_data`` says: fewer nodes is not turning the store off, and a node
-    scaled back up finds its shards again."""
-    return {"whenDeleted": "Retain" if retain_data else "Delete", "whenScaled": "Retain"}
 
 
 def _ports() -> list[dict[str, Any]]:
@@ -264,7 +248,12 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
     claim = {
         "metadata": {"name": "data", "labels": dict(LABELS)},
         # No storageClassName: the cluster's default StorageClass provides the volumes.
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size(ctx)}}},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {
+                "requests": {"storage": volume_size(ctx.spec.payloadstore.internal_elastic.storage_size, STORAGE_FIELD)}
+            },
+        },
     }
     return obj(
         "apps/v1",
@@ -278,7 +267,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
             "selector": {"matchLabels": dict(LABELS)},
             "template": {"metadata": {"labels": dict(LABELS)}, "spec": pod},
             "volumeClaimTemplates": [claim],
-            "persistentVolumeClaimRetentionPolicy": retention_policy(ctx.spec.retain_data),
+            "persistentVolumeClaimRetentionPolicy": claim_retention(ctx.spec.retain_data),
         },
     )
 

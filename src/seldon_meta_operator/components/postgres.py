@@ -44,7 +44,6 @@ Departures from upstream, and why:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from seldon_meta_operator.components import names
@@ -56,12 +55,13 @@ from seldon_meta_operator.components.base import (
     Manifest,
     RenderContext,
     WiringContext,
+    claim_retention,
     meta,
     obj,
     restricted_security_context,
     secret_env,
+    volume_size,
 )
-from seldon_meta_operator.errors import SpecError
 
 NAME = names.POSTGRES  # StatefulSet and client Service
 HEADLESS = f"{NAME}-hl"
@@ -81,8 +81,6 @@ SSLMODE = "disable"
 SECRET = names.METADATA_POSTGRES_SECRET
 PASSWORD_KEY = "password"
 STORAGE_FIELD = "spec.catalogue.internal_postgres.storage_size"
-
-_QUANTITY_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?")
 
 
 def host(namespace: str) -> str:
@@ -112,21 +110,6 @@ def secrets(ctx: RenderContext) -> list[GeneratedSecret]:
             data=True,
         )
     ]
-
-
-def storage_size(ctx: RenderContext) -> str:
-    """The typed field matches the quantity pattern already (api/v1alpha1.py); a zero-sized claim is refused here."""
-    size = ctx.spec.catalogue.internal_postgres.storage_size
-    match = _QUANTITY_NUMBER.match(size)
-    if match is None or float(match.group(0)) == 0:
-        raise SpecError(f"{STORAGE_FIELD}: expected a volume size above zero such as 8Gi, got {size!r}")
-    return size
-
-
-def retention_policy(retain_data: bool) -> dict[str, str]:
-    """Keep the claim when the StatefulSet goes (feature off, SeldonOperator deleted) unless ``retain_data`` is
-    false. The server never scales, so ``whenScaled`` does not matter; Retain is the safe choice."""
-    return {"whenDeleted": "Retain" if retain_data else "Delete", "whenScaled": "Retain"}
 
 
 def _pg_isready() -> dict[str, Any]:
@@ -204,7 +187,12 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
     claim = {
         "metadata": {"name": "data", "labels": dict(LABELS)},
         # No storageClassName: the cluster's default StorageClass provides the volume.
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size(ctx)}}},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {
+                "requests": {"storage": volume_size(ctx.spec.catalogue.internal_postgres.storage_size, STORAGE_FIELD)}
+            },
+        },
     }
     return obj(
         "apps/v1",
@@ -216,7 +204,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
             "selector": {"matchLabels": dict(LABELS)},
             "template": {"metadata": {"labels": dict(LABELS)}, "spec": pod},
             "volumeClaimTemplates": [claim],
-            "persistentVolumeClaimRetentionPolicy": retention_policy(ctx.spec.retain_data),
+            "persistentVolumeClaimRetentionPolicy": claim_retention(ctx.spec.retain_data),
         },
     )
 

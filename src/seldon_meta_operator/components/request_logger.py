@@ -53,6 +53,7 @@ from seldon_meta_operator.components.base import (
     CORE,
     ENTERPRISE,
     Component,
+    EnvList,
     Layers,
     Manifest,
     RenderContext,
@@ -61,7 +62,6 @@ from seldon_meta_operator.components.base import (
     WiringContext,
     meta,
     obj,
-    secret_env,
     values_path,
 )
 from seldon_meta_operator.errors import SpecError
@@ -194,22 +194,9 @@ def store_host(v: Values) -> str:
     return host
 
 
-class _Env:
-    """Env entries in order, each name once (server-side apply rejects a name given twice)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
-
-    def add(self, name: str, value: str) -> None:
-        self.entries.setdefault(name, {"name": name, "value": value})
-
-    def secret(self, name: str, secret: str, key: str, optional: bool | None = None) -> None:
-        self.entries.setdefault(name, secret_env(name, secret, key, optional))
-
-
-def _derived_env(ctx: RenderContext) -> _Env:
+def _derived_env(ctx: RenderContext) -> EnvList:
     v = ctx.enterprise
-    env = _Env()
+    env = EnvList()
     env.add("ELASTICSEARCH_HOST", store_host(v))
     env.add("ELASTICSEARCH_PORT", str(_port(v, "requestLogger.elasticsearch.port")))
     env.add(

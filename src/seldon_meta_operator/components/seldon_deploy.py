@@ -61,6 +61,7 @@ from seldon_meta_operator.components.base import (
     READ,
     STATUS_RW,
     Component,
+    EnvList,
     Layers,
     Manifest,
     RenderContext,
@@ -446,24 +447,10 @@ def check_integrations(values: Values) -> list[str]:
 # --- The server's environment --------------------------------------------------------------------------------
 
 
-class _Env:
-    """Env entries in order, each name once. A name emitted twice with the same entry is kept once (e.g.
-    ENABLE_PROJECT_META_AUTH from two settings); server-side apply rejects duplicate names."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
-
-    def add(self, name: str, value: str) -> None:
-        self.entries.setdefault(name, {"name": name, "value": value})
-
-    def secret(self, name: str, secret: str, key: str, optional: bool | None = None) -> None:
-        self.entries.setdefault(name, secret_env(name, secret, key, optional))
-
-
-def _server_env(ctx: RenderContext) -> _Env:
+def _server_env(ctx: RenderContext) -> EnvList:
     """Every env var the server reads except the ``env.*`` map, with the chart's conditions (facts §4.5)."""
     v = ctx.enterprise
-    env = _Env()
+    env = EnvList()
     if v.bool("enableAppAuth"):
         env.add("ENABLE_APP_AUTH", "true")
     if v.bool("enableAppAnalytics"):
@@ -584,7 +571,7 @@ def _server_env(ctx: RenderContext) -> _Env:
     return env
 
 
-def _user_env(values: Values, derived: _Env) -> list[dict[str, Any]]:
+def _user_env(values: Values, derived: EnvList) -> list[dict[str, Any]]:
     """``env.*``: every entry becomes an env var, sorted by name as Helm ranges over a map."""
     user = values.str_map("env")
     clashes = sorted(k for k in user if k in derived.entries)
@@ -1006,7 +993,7 @@ def render_ui(ctx: RenderContext) -> list[Manifest]:
     if not v.opt_str("ui.image"):
         raise SpecError(f"{values_path(v.root, 'ui.image')}: the UI server needs an image; set it, or remove ui")
     replicas = v.int("ui.replicaCount", 1)
-    env = _user_env(v, _Env())
+    env = _user_env(v, EnvList())
     if v.bool("metadata.pg.enabled"):  # UI sessions are kept in the metadata database
         pg_secret = v.str("metadata.pg.secret")
         env.append({"name": "SESSION_PG_ENABLED", "value": "true"})
