@@ -68,8 +68,9 @@ test: venv cluster-bin lint typecheck imports
 	$(BIN)/pytest tests
 
 ## Benchmarks print figures; they assert nothing about speed.
-bench: venv
+bench: venv cluster-bin
 	$(PY) -m benchmarks.render_bench
+	$(PY) -m benchmarks.cluster_bench
 
 demo: venv cluster-bin
 	$(PY) hack/demo.py

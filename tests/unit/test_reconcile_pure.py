@@ -836,3 +836,35 @@ def test_the_webhook_certificate_serves_a_namespace_of_the_longest_allowed_name(
     cert = x509.load_pem_x509_certificate(made.cert_pem.encode())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert f"seldon-webhook-service.{namespace}.svc" in names.get_values_for_type(x509.DNSName)
+
+
+# --- status.py: recheck_after -------------------------------------------------------------------------------
+
+RECHECKS = [
+    ("a Ready platform is checked every interval", {"type": "Ready", "status": "True", "reason": "Succeeded"}, 15.0),
+    ("rolling-out workloads are checked soon", {"type": "Ready", "status": "False", "reason": "Progressing"}, 2.0),
+    (
+        "a component waiting on another is checked soon",
+        {"type": "Ready", "status": "False", "reason": "DependencyNotReady"},
+        2.0,
+    ),
+    (
+        "a missing prerequisite waits a whole interval",
+        {"type": "Ready", "status": "False", "reason": "PrerequisiteMissing"},
+        15.0,
+    ),
+    ("a stalled spec waits a whole interval", {"type": "Ready", "status": "False", "reason": "InvalidSpec"}, 15.0),
+]
+
+
+@pytest.mark.parametrize(("ready", "expected"), [x[1:] for x in RECHECKS], ids=[x[0] for x in RECHECKS])
+def test_recheck_after(ready: dict[str, str], expected: float) -> None:
+    from seldon_meta_operator.reconcile.status import recheck_after
+
+    assert recheck_after({"conditions": [ready]}, settled=15.0, progressing=2.0) == expected
+
+
+def test_a_status_without_ready_is_checked_soon() -> None:
+    from seldon_meta_operator.reconcile.status import recheck_after
+
+    assert recheck_after({}, settled=15.0, progressing=2.0) == 2.0

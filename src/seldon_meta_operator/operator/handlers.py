@@ -27,10 +27,15 @@ from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError
 from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from seldon_meta_operator.reconcile.reconciler import cleanup_platform, reconcile_platform, sweep_orphans
+from seldon_meta_operator.reconcile.status import recheck_after
 
 #: How often the periodic pass re-checks health and corrects drift (seconds). Drift is restored within this
 #: interval.
 TIMER_INTERVAL = float(os.environ.get("SELDON_OPERATOR_TIMER_INTERVAL", "15"))
+#: How soon a platform whose workloads are still rolling out is checked again (seconds).
+PROGRESS_INTERVAL = min(2.0, TIMER_INTERVAL)
+#: How often the periodic task looks for platforms that are due (seconds); it makes no API call when none is.
+TICK = 0.5
 ANNOTATION_PREFIX = f"{GROUP}"
 log = logging.getLogger("seldon_meta_operator.operator")
 
@@ -49,6 +54,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     settings.networking.request_timeout = 60
     memo.kube = Kube.from_kubeconfig(os.environ.get("SELDON_OPERATOR_KUBECONFIG") or None)
     memo.locks = {}
+    memo.due = {}  # (namespace, name) -> monotonic time of its next periodic pass; set after every pass
     swept = await sweep_orphans(memo.kube)
     if swept:
         log.info("Swept orphaned objects", extra={"deleted": swept})
@@ -64,23 +70,28 @@ async def cleanup(memo: Any, **_: Any) -> None:
 
 
 async def _periodic(memo: Any) -> None:
-    """Every TIMER_INTERVAL seconds, the same reconcile for every SeldonOperator: health and drift."""
+    """The same reconcile for every SeldonOperator when it is due: health and drift. Each pass sets when its
+    platform is due next (``recheck_after``); the resume handler seeds the platforms that exist at start-up."""
     while True:
-        await asyncio.sleep(TIMER_INTERVAL)
-        try:
-            items = await memo.kube.list(API_VERSION, KIND)
-        except KubeError as exc:
-            log.warning("Could not list SeldonOperators", extra={"error": str(exc)})
-            continue
-        for item in items:
-            if item["metadata"].get("deletionTimestamp"):
+        await asyncio.sleep(TICK)
+        now = time.monotonic()
+        for key in [k for k, due in memo.due.items() if due <= now]:
+            namespace, name = key
+            try:
+                fresh = await memo.kube.get(API_VERSION, KIND, name, namespace)
+            except KubeError as exc:
+                log.warning("Could not read SeldonOperator", extra={"object": f"{namespace}/{name}", "error": str(exc)})
+                memo.due[key] = now + TIMER_INTERVAL
+                continue
+            if fresh is None or fresh["metadata"].get("deletionTimestamp"):
+                memo.due.pop(key, None)
                 continue
             try:
-                await _reconcile(item, memo, fresh=item)
+                await _reconcile(fresh, memo, fresh=fresh)
             except (kopf.PermanentError, kopf.TemporaryError) as exc:
-                log.warning("Periodic pass failed", extra={"object": _ref(item), "error": str(exc)})
+                log.warning("Periodic pass failed", extra={"object": _ref(fresh), "error": str(exc)})
             except Exception:  # a bug must not stop the periodic pass for every platform
-                log.exception("Periodic pass failed", extra={"object": _ref(item)})
+                log.exception("Periodic pass failed", extra={"object": _ref(fresh)})
 
 
 def _ref(body: Any) -> str:
@@ -89,9 +100,11 @@ def _ref(body: Any) -> str:
 
 async def _reconcile(body: Any, memo: Any, fresh: Any = None) -> None:
     uid = body["metadata"]["uid"]
+    key = (body["metadata"].get("namespace"), body["metadata"]["name"])
     lock: asyncio.Lock = memo.locks.setdefault(uid, asyncio.Lock())
     async with lock:  # the periodic pass and the change handlers never overlap on one object
         started = time.monotonic()
+        memo.due[key] = started + TIMER_INTERVAL  # whatever happens below, look again
         try:
             if fresh is None:
                 # Re-read: the body kopf hands a handler may be older than the latest status we wrote.
@@ -108,6 +121,7 @@ async def _reconcile(body: Any, memo: Any, fresh: Any = None) -> None:
             raise kopf.TemporaryError(str(exc), delay=10) from exc
         finally:
             RECONCILE_DURATION.observe(time.monotonic() - started)
+        memo.due[key] = time.monotonic() + recheck_after(outcome.status, TIMER_INTERVAL, PROGRESS_INTERVAL)
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
             kopf.event(dict(fresh), type=event.type, reason=event.reason, message=event.message)
@@ -135,5 +149,6 @@ async def on_deleted(event: Any, memo: Any, logger: Any, **_: Any) -> None:
         return
     obj = event["object"]
     memo.locks.pop(obj["metadata"].get("uid"), None)
+    memo.due.pop((obj["metadata"].get("namespace"), obj["metadata"]["name"]), None)
     deleted = await cleanup_platform(memo.kube, obj["metadata"]["name"], obj.get("status"))
     log.info("Removed platform objects outside its namespace", extra={"deleted": deleted})

@@ -135,3 +135,15 @@ def status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> boo
     """Compare only the fields we own (kopf or others may keep their own keys in status)."""
     old = old or {}
     return any(old.get(k) != v for k, v in new.items())
+
+
+def recheck_after(status: Mapping[str, Any], settled: float, progressing: float) -> float:
+    """Seconds until the next pass, from the status just computed (controller-runtime's RequeueAfter): soon while
+    workloads roll out (``Progressing``, ``DependencyNotReady``), so Ready is reported when it happens rather than a
+    whole interval later; every ``settled`` seconds otherwise (Ready, Stalled, a missing prerequisite, a failure
+    kopf already retries), to watch health and correct drift."""
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == c.READY:
+            waiting = cond.get("status") != "True" and cond.get("reason") in (c.PROGRESSING, c.DEPENDENCY_NOT_READY)
+            return progressing if waiting else settled
+    return progressing
