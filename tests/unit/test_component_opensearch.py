@@ -67,9 +67,14 @@ def test_nothing_is_rendered_or_generated_unless_the_trial_store_is_used(doc: Do
     assert (comp.enabled, comp.manifests, comp.secrets) == (False, (), ())
 
 
-def test_the_payload_store_renders_one_statefulset_and_its_two_services() -> None:
+def test_the_payload_store_renders_one_statefulset_its_two_services_and_a_disruption_budget() -> None:
     kinds = sorted((m["kind"], m["metadata"]["name"], m["metadata"]["namespace"]) for m in objects(payloadstore()))
-    assert kinds == [("Service", OPENSEARCH, NS), ("Service", HEADLESS, NS), ("StatefulSet", OPENSEARCH, NS)]
+    assert kinds == [
+        ("PodDisruptionBudget", OPENSEARCH, NS),
+        ("Service", OPENSEARCH, NS),
+        ("Service", HEADLESS, NS),
+        ("StatefulSet", OPENSEARCH, NS),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -227,3 +232,20 @@ def test_a_zero_sized_volume_is_a_spec_error_naming_the_field(size: str) -> None
 def test_a_bad_number_of_nodes_is_a_spec_error_naming_the_field(count: Any) -> None:
     with pytest.raises(SpecError, match=r"spec\.payloadstore\.internal_elastic\.replicas"):
         render(payloadstore(nodes(count)))
+
+
+@pytest.mark.parametrize(
+    ("nodes", "budgets"),
+    [(3, 1), (2, 1), (1, 0)],
+    ids=["three nodes get a budget", "two nodes get a budget", "one node gets none, so drains are not blocked"],
+)
+def test_a_disruption_budget_lets_drains_take_one_node_at_a_time(nodes: int, budgets: int) -> None:
+    doc = platform(enable("payloadstore"))
+    doc["spec"]["payloadstore"] = {"internal_elastic": {"replicas": nodes}}
+    found = [m for m in render(doc).component("opensearch").manifests if m["kind"] == "PodDisruptionBudget"]
+    assert len(found) == budgets
+    for pdb in found:
+        assert pdb["metadata"]["name"] == "seldon-internal-opensearch-cluster-master"
+        assert pdb["spec"]["maxUnavailable"] == 1
+        sts = next(m for m in render(doc).component("opensearch").manifests if m["kind"] == "StatefulSet")
+        assert pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]

@@ -15,10 +15,9 @@ Objects, all in the SeldonOperator's namespace:
   elect its manager; the claims follow ``retain_data`` as the trial PostgreSQL's do, and, as there, their size is
   fixed once the StatefulSet exists (the API server refuses changes to claim templates);
 - Service ``seldon-internal-opensearch-cluster-master`` (clients: HTTP 9200, transport 9300) and the headless
-  Service ``seldon-internal-opensearch-cluster-master-headless`` the nodes discover each other through.
-
-No PodDisruptionBudget (the chart has one, ``maxUnavailable: 1``): the render pipeline's apply order does not rank
-``policy/v1`` kinds yet, and a trial store can live with a node drained at a bad moment.
+  Service ``seldon-internal-opensearch-cluster-master-headless`` the nodes discover each other through;
+- with two nodes or more, PodDisruptionBudget ``seldon-internal-opensearch-cluster-master`` (``maxUnavailable:
+  1``, as the chart's), so a drain takes one node at a time.
 
 Credentials: the generated Secret ``elastic-credentials``, keys ``username`` (``admin``) and ``password``, the
 shape Seldon Deploy and the request logger read (facts §6.1). The admin password is set from it on first start
@@ -272,8 +271,24 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
     )
 
 
+def render_disruption_budget(ctx: RenderContext) -> list[Manifest]:
+    """With several nodes, voluntary disruptions (a node drain, a cluster upgrade) take one node at a time, so
+    the cluster keeps a quorum of cluster-manager-eligible nodes and its replicas. A single node gets none: a
+    budget that allows no eviction would block every drain."""
+    if replicas(ctx) < 2:
+        return []
+    return [
+        obj(
+            "policy/v1",
+            "PodDisruptionBudget",
+            meta(NAME, ctx.namespace, LABELS),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(LABELS)}},
+        )
+    ]
+
+
 def render(ctx: RenderContext) -> list[Manifest]:
-    return [*render_services(ctx), render_statefulset(ctx)]
+    return [*render_services(ctx), render_statefulset(ctx), *render_disruption_budget(ctx)]
 
 
 COMPONENT = Component(

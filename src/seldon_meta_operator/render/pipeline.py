@@ -50,6 +50,7 @@ KIND_RANK: dict[str, int] = {
             "Deployment",
             "StatefulSet",
             "DaemonSet",
+            "PodDisruptionBudget",
             "Issuer",
             "Certificate",
             "ValidatingWebhookConfiguration",
