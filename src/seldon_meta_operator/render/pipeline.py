@@ -135,8 +135,10 @@ def render_platform(
     so that prune knows to remove what they had. Raises SpecError naming every bad field."""
     spec = resource.spec
     name, namespace = resource.metadata.name, resource.metadata.namespace
-    values = merged_values(spec, name, namespace, registry)
-    base = {root: merge_layers(below) for root, below in _layers(spec, name, namespace, registry).items()}
+    layers = _layers(spec, name, namespace, registry)
+    base = {root: merge_layers(below) for root, below in layers.items()}  # what the user's values go over
+    user = {"core": spec.core.values, "enterprise": spec.enterprise.values}
+    values = {root: merge_layers([base[root], user[root]]) for root in ROOTS}
     ctx = RenderContext(
         name=name,
         namespace=namespace,
