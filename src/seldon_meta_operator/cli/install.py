@@ -46,6 +46,7 @@ from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, UnknownKindError
 from seldon_meta_operator.reconcile import health
 from seldon_meta_operator.reconcile.reconciler import cleanup_platform
+from seldon_meta_operator.render.install import render_everything
 from seldon_meta_operator.render.output import load_yaml_documents
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
@@ -301,16 +302,8 @@ def apply(
 def data_pvc_prefixes() -> tuple[str, ...]:
     """Name prefixes of the PersistentVolumeClaims of the trial stores' StatefulSets (``<template>-<set>-<n>``),
     from a full render: the volume claim templates of StatefulSets whose claims outlive them."""
-    everything = SeldonOperator.model_validate(
-        {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "metadata": {"name": "scan", "namespace": "scan"},
-            "spec": {"enable": {"catalogue": True, "payloadstore": True}},
-        }
-    )
     prefixes = set()
-    for manifest in render_platform(everything).manifests:
+    for manifest in render_everything():
         if manifest["kind"] != "StatefulSet":
             continue
         policy = manifest["spec"].get("persistentVolumeClaimRetentionPolicy") or {}

@@ -12,14 +12,14 @@ the status and write it once, only if it changed.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_meta_operator.api import conditions as c
-from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator, parse_seldon_operator
-from seldon_meta_operator.components import REGISTRY
+from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, parse_seldon_operator
 from seldon_meta_operator.components.base import ClusterFacts, Manifest, Prerequisite
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.errors import SpecError
@@ -28,6 +28,7 @@ from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED
 from seldon_meta_operator.reconcile import changes, health
 from seldon_meta_operator.reconcile.secrets import ensure_generated_secret, ensure_webhook_cert
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
+from seldon_meta_operator.render.install import render_everything
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
     MANAGED_BY,
@@ -36,7 +37,7 @@ from seldon_meta_operator.render.ownership import (
     object_key,
     parse_key,
 )
-from seldon_meta_operator.render.pipeline import ComponentRender, RenderResult, render_platform
+from seldon_meta_operator.render.pipeline import ComponentRender, render_platform
 
 logger = logging.getLogger(__name__)
 
@@ -372,28 +373,20 @@ def _transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[E
 # --- Removal --------------------------------------------------------------------------------------------
 
 
+@functools.cache
 def foreign_kinds() -> list[tuple[str, str]]:
     """(apiVersion, kind) of every object the platform can place outside the SeldonOperator's namespace
-    (cluster-scoped, or in another namespace): what a clean-up must scan for, derived from a full render."""
-    everything = SeldonOperator.model_validate(
-        {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "metadata": {"name": "scan", "namespace": "scan"},
-            "spec": {
-                "enable": dict.fromkeys(("analytics", "catalogue", "payloadstore", "routing", "detectors"), True),
-                "core": {"values": {"usageMetrics": {"enabled": True}}},
-                "enterprise": {"values": {"gitops": {"argocd": {"enabled": True}, "git": {"secret": "git-creds"}}}},
-            },
-        }
-    )
-    result: RenderResult = render_platform(everything, registry=REGISTRY)
+    (cluster-scoped, or in another namespace): what a clean-up must scan for, derived from every variant of a
+    full render (pure and fixed for this code, so computed once)."""
     kinds = {
         (m["apiVersion"], m["kind"])
-        for m in result.manifests
-        if m["kind"] != "CustomResourceDefinition" and m["metadata"].get("namespace") != "scan"
+        for m in render_everything(namespace=_SCAN_NAMESPACE)
+        if m["kind"] != "CustomResourceDefinition" and m["metadata"].get("namespace") != _SCAN_NAMESPACE
     }
     return sorted(kinds)
+
+
+_SCAN_NAMESPACE = "scan"
 
 
 async def cleanup_platform(kube: Kube, name: str, status: Mapping[str, Any] | None = None) -> int:

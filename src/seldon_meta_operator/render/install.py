@@ -30,6 +30,7 @@ from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND, PLURAL, 
 from seldon_meta_operator.components import REGISTRY
 from seldon_meta_operator.components.base import Component, Manifest
 from seldon_meta_operator.render.pipeline import render_platform
+from seldon_meta_operator.render.values import deep_merge
 
 Rule = dict[str, Any]
 #: (apiVersion, kind) -> the resource's plural, or None when the resolver does not know the kind.
@@ -133,25 +134,17 @@ PLATFORM_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def _merged(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(base))
-    for key, value in patch.items():
-        out[key] = (
-            _merged(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) else value
-        )
-    return out
-
-
-def render_everything(registry: tuple[Component, ...] = REGISTRY) -> list[Manifest]:
-    """Every object of every variant in ``PLATFORM_VARIANTS``, offline (every prerequisite assumed served)."""
+def render_everything(registry: tuple[Component, ...] = REGISTRY, namespace: str = NAMESPACE) -> list[Manifest]:
+    """Every object of every variant in ``PLATFORM_VARIANTS``, offline (every prerequisite assumed served), for a
+    SeldonOperator in ``namespace``: what the platform can ever create (RBAC, clean-up scans, data volumes)."""
     out: list[Manifest] = []
     for title, patch in PLATFORM_VARIANTS:
         resource = parse_seldon_operator(
             {
                 "apiVersion": API_VERSION,
                 "kind": KIND,
-                "metadata": {"name": "seldon", "namespace": NAMESPACE},
-                "spec": _merged(_EVERYTHING, patch),
+                "metadata": {"name": "seldon", "namespace": namespace},
+                "spec": deep_merge(_EVERYTHING, patch),
             },
             source=f"install RBAC variant {title!r}",
         )
