@@ -20,6 +20,14 @@ if [[ "${1:-}" == "--print" ]]; then echo "$bin_dir"; exit 0; fi
 # a Go toolchain, and keep GOFLAGS from the environment out of the build.
 export GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
 
+# kwok v0.8.0 and etcd's wrapper module declare go 1.26: say so before Go does, in its own words.
+command -v go >/dev/null || { echo "build.sh: Go 1.26 or newer is needed, and no go is on PATH" >&2; exit 1; }
+go_version=$(go env GOVERSION); go_version=${go_version#go}
+IFS=. read -r go_major go_minor _ <<<"$go_version"
+if (( go_major < 1 || (go_major == 1 && go_minor < 26) )); then
+  echo "build.sh: Go 1.26 or newer is needed to build the local control plane (found $go_version)" >&2; exit 1
+fi
+
 # The go.mod pins must match versions.env, or the cache key would lie.
 grep -q "k8s.io/kubernetes $K8S_VERSION" "$here/k8s/go.mod" || { echo "hack/cluster/k8s/go.mod does not pin k8s.io/kubernetes $K8S_VERSION" >&2; exit 1; }
 grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$here/etcd/go.mod" || { echo "hack/cluster/etcd/go.mod does not pin etcd $ETCD_VERSION" >&2; exit 1; }
