@@ -361,6 +361,15 @@ def volume_size(size: str, field: str) -> str:
     return size
 
 
+def data_claim_template(labels: Mapping[str, str], size: str) -> dict[str, Any]:
+    """The ``data`` volume claim template of a trial store's StatefulSet (claims ``data-<statefulset>-<n>``).
+    No storageClassName: the cluster's default StorageClass provides the volumes."""
+    return {
+        "metadata": {"name": "data", "labels": dict(labels)},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+    }
+
+
 def claim_retention(retain_data: bool) -> dict[str, str]:
     """A StatefulSet's ``persistentVolumeClaimRetentionPolicy`` for data: claims outlive the StatefulSet (feature
     off, SeldonOperator deleted) unless ``spec.retain_data`` is false. Scaling down always keeps them: fewer

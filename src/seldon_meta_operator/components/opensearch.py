@@ -57,6 +57,7 @@ from seldon_meta_operator.components.base import (
     RenderContext,
     WiringContext,
     claim_retention,
+    data_claim_template,
     meta,
     obj,
     restricted_security_context,
@@ -244,16 +245,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "terminationGracePeriodSeconds": 120,  # time to hand shards over before the node stops
         "containers": [container],
     }
-    claim = {
-        "metadata": {"name": "data", "labels": dict(LABELS)},
-        # No storageClassName: the cluster's default StorageClass provides the volumes.
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {
-                "requests": {"storage": volume_size(ctx.spec.payloadstore.internal_elastic.storage_size, STORAGE_FIELD)}
-            },
-        },
-    }
+    claim = data_claim_template(LABELS, volume_size(ctx.spec.payloadstore.internal_elastic.storage_size, STORAGE_FIELD))
     return obj(
         "apps/v1",
         "StatefulSet",

@@ -56,6 +56,7 @@ from seldon_meta_operator.components.base import (
     RenderContext,
     WiringContext,
     claim_retention,
+    data_claim_template,
     meta,
     obj,
     restricted_security_context,
@@ -184,16 +185,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "containers": [container],
         "volumes": [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
     }
-    claim = {
-        "metadata": {"name": "data", "labels": dict(LABELS)},
-        # No storageClassName: the cluster's default StorageClass provides the volume.
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {
-                "requests": {"storage": volume_size(ctx.spec.catalogue.internal_postgres.storage_size, STORAGE_FIELD)}
-            },
-        },
-    }
+    claim = data_claim_template(LABELS, volume_size(ctx.spec.catalogue.internal_postgres.storage_size, STORAGE_FIELD))
     return obj(
         "apps/v1",
         "StatefulSet",
