@@ -12,7 +12,6 @@ import asyncio
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,21 +99,6 @@ def remove_platform(cluster: Cluster, namespace: str, name: str) -> None:
 
     if cluster.get_json("crd", CRD) is not None:
         asyncio.run(go())
-
-
-@pytest.fixture
-def namespace(cluster: Cluster) -> Iterator[str]:
-    """A fresh namespace with a short name. (The conftest's names are up to 49 characters; Seldon Core's webhook
-    certificate names ``seldon-webhook-service.<namespace>.svc`` in its common name, which allows 64.)"""
-    name = f"cli-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    wait_until(
-        f"ServiceAccount {name}/default",
-        lambda: cluster.kubectl("get", "sa", "default", "-n", name, "--ignore-not-found", "-o", "name", check=False),
-    )
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
-    wait_until(f"namespace {name} to be gone", lambda: cluster.get_json("namespace", name) is None, timeout=120)
 
 
 @pytest.fixture

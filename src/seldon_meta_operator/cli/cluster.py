@@ -49,7 +49,7 @@ KubeconfigOpt = Annotated[
 ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context (default: the current one).")]
 OutputOpt = Annotated[Output | None, typer.Option("-o", "--output", help="Machine-readable output instead of tables.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Give up waiting after this many seconds.")]
-
+OperatorNamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Namespace of the operator.")]
 
 # --- Consoles -------------------------------------------------------------------------------------------
 

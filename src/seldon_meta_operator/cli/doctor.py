@@ -29,9 +29,15 @@ from seldon_meta_operator.reconcile.doctor import Finding, Level, evaluate, exit
 _LEVEL_STYLE = {Level.OK: ("ok", "green"), Level.WARN: ("warn", "yellow"), Level.FAIL: ("FAIL", "bold red")}
 
 
+#: The CHECK column is never narrower than its longest name, up to this many characters.
+CHECK_WIDTH_CAP = 80
+
+
 def findings_table(findings: Sequence[Finding]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
-    table.add_column("CHECK", overflow="fold")
+    # The check names the row (a namespace/name included): it keeps its width, the explanations fold.
+    longest = max((len(f.check) for f in findings), default=0)
+    table.add_column("CHECK", overflow="fold", min_width=min(longest, CHECK_WIDTH_CAP))
     table.add_column("RESULT", no_wrap=True)
     table.add_column("FINDING", overflow="fold")
     table.add_column("FIX", overflow="fold")

@@ -26,6 +26,7 @@ from seldon_meta_operator.cli.cluster import (
     OPERATOR_NAMESPACE,
     ContextOpt,
     KubeconfigOpt,
+    OperatorNamespaceOpt,
     TimeoutOpt,
     crd_established,
     key_ref,
@@ -177,9 +178,7 @@ async def _wait_deployment(kube: Kube, name: str, namespace: str, timeout: float
 def install(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the CRD and the operator's Deployment.")] = False,
     timeout: TimeoutOpt = 300,
-    namespace: Annotated[
-        str, typer.Option("-n", "--namespace", help="Namespace of the operator.")
-    ] = OPERATOR_NAMESPACE,
+    namespace: OperatorNamespaceOpt = OPERATOR_NAMESPACE,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
@@ -538,9 +537,7 @@ def uninstall(
         bool, typer.Option("--dry-run", help="Print what would be deleted and kept; change nothing.")
     ] = False,
     timeout: TimeoutOpt = 300,
-    namespace: Annotated[
-        str, typer.Option("-n", "--namespace", help="Namespace of the operator.")
-    ] = OPERATOR_NAMESPACE,
+    namespace: OperatorNamespaceOpt = OPERATOR_NAMESPACE,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:

@@ -348,6 +348,19 @@ def _string_list(values: Values, path: str) -> list[str]:
     return items
 
 
+def _pod_spec(v: Values, container: dict[str, Any], volumes: list[Any], pull_secrets_key: str) -> dict[str, Any]:
+    """The pod of the server or of the UI: Deploy's ServiceAccount, one container, scheduling values."""
+    pod: dict[str, Any] = {
+        "serviceAccountName": service_account_name(v),
+        "containers": [container],
+        "volumes": volumes,
+        **_scheduling(v),
+    }
+    if pull_secrets := _pull_secrets(v, pull_secrets_key):
+        pod["imagePullSecrets"] = pull_secrets
+    return pod
+
+
 def _pull_secrets(values: Values, path: str) -> list[dict[str, str]]:
     """``[{name: regcred}]`` as the chart takes it; a bare name is accepted too."""
     out: list[dict[str, str]] = []
@@ -730,14 +743,7 @@ def render_deployment(ctx: RenderContext, license_value: str | None) -> Manifest
     if license_value is not None:
         # A new licence changes the pod template, so the server restarts and reads it.
         annotations[LICENSE_CHECKSUM_ANNOTATION] = hashlib.sha256(license_value.encode()).hexdigest()
-    pod: dict[str, Any] = {
-        "serviceAccountName": service_account_name(v),
-        "containers": [container],
-        "volumes": volumes,
-        **_scheduling(v),
-    }
-    if pull_secrets := _pull_secrets(v, "imagePullSecrets"):
-        pod["imagePullSecrets"] = pull_secrets
+    pod = _pod_spec(v, container, volumes, "imagePullSecrets")
     return obj(
         "apps/v1",
         "Deployment",
@@ -1021,14 +1027,7 @@ def render_ui(ctx: RenderContext) -> list[Manifest]:
         "volumeMounts": mounts,
     }
     container = _without_none(container)
-    pod: dict[str, Any] = {
-        "serviceAccountName": service_account_name(v),
-        "containers": [container],
-        "volumes": volumes,
-        **_scheduling(v),
-    }
-    if pull_secrets := _pull_secrets(v, "ui.imagePullSecrets"):
-        pod["imagePullSecrets"] = pull_secrets
+    pod = _pod_spec(v, container, volumes, "ui.imagePullSecrets")
     deployment = obj(
         "apps/v1",
         "Deployment",
