@@ -42,6 +42,27 @@ class UnknownKindError(KubeError):
     """The API server does not serve this apiVersion/kind (a prerequisite CRD is missing)."""
 
 
+class UnreachableError(KubeError):
+    """No answer from the API server: the connection was refused, reset or timed out, or TLS failed. ``code`` is 0
+    and ``reason`` "Unreachable"; whether a write took effect is unknown (level-based callers just try again)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=0, reason="Unreachable")
+
+
+#: Everything a request can raise besides ApiError (a JSON Status): an HTTP error without a JSON body, every
+#: transport error of httpx2 (connect, read, write, protocol, timeouts, decoding) and the OS's (issue 9: a
+#: ConnectError escaping KubeError ended the periodic pass for good).
+_REQUEST_FAILURES = (httpx2.HTTPStatusError, httpx2.RequestError, OSError)
+#: Broken connections after which a read is tried again, as client-go retries a GET on a reset or an unexpected
+#: EOF. A refused connection or a timeout is an outage and is reported at once.
+_RETRY_READ_ON = (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError)
+#: The longest ``Retry-After`` of a 429 a read honours; the server's hint is usually 1 s.
+RETRY_AFTER_CAP = 5.0
+#: How a read waits before its next attempt (tests replace it to run without sleeping).
+_backoff = asyncio.sleep
+
+
 @dataclass(frozen=True)
 class ResourceInfo:
     api_version: str
@@ -62,6 +83,47 @@ def _error(exc: ApiError, what: str) -> KubeError:
         for c in (getattr(details, "causes", None) or [])
     )
     return KubeError(f"{what}: {status.message}", code=status.code or 0, reason=status.reason or "", causes=causes)
+
+
+def _failure(exc: BaseException, what: str) -> KubeError:
+    """``exc`` (ApiError or one of _REQUEST_FAILURES) as our KubeError, naming the verb and the object."""
+    if isinstance(exc, ApiError):
+        return _error(exc, what)
+    if isinstance(exc, httpx2.HTTPStatusError):  # an error status without a JSON Status body (a proxy, a gateway)
+        phrase = exc.response.reason_phrase
+        return KubeError(f"{what}: HTTP {exc.response.status_code} {phrase}", exc.response.status_code, phrase)
+    return UnreachableError(f"{what}: API server unreachable ({type(exc).__name__}: {exc})")
+
+
+def _status_code(exc: BaseException) -> int:
+    if isinstance(exc, ApiError):
+        return int(exc.status.code or exc.response.status_code)
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return exc.response.status_code
+    return 0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The delay of a ``Retry-After`` header in seconds (its integer form, the one the API server sends)."""
+    try:
+        seconds = float((value or "").strip())
+    except ValueError:
+        return None  # an HTTP date: not what the API server sends; fall back to our own backoff
+    return seconds if seconds >= 0 else None
+
+
+def read_retry_delay(exc: BaseException, attempt: int) -> float | None:
+    """How long to wait before attempt ``attempt + 2`` of a read that failed with ``exc``; None: do not retry."""
+    if attempt + 1 >= READ_ATTEMPTS:
+        return None
+    code = _status_code(exc)
+    if code == 429 and isinstance(exc, httpx2.HTTPStatusError):
+        hinted = retry_after_seconds(exc.response.headers.get("Retry-After"))
+        if hinted is not None:
+            return min(hinted, RETRY_AFTER_CAP)
+    if code in TRANSIENT or isinstance(exc, _RETRY_READ_ON):
+        return 0.5 * (attempt + 1)
+    return None
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -97,8 +159,8 @@ class Kube:
         try:
             response = await self.client._client._client.get("/version")  # lightkube's configured session
             response.raise_for_status()
-        except httpx2.HTTPError as exc:
-            raise KubeError(f"get /version: {exc}") from exc
+        except _REQUEST_FAILURES as exc:
+            raise _failure(exc, "get /version") from exc
         return str(response.json().get("gitVersion", ""))
 
     async def review_access(self, attributes: Mapping[str, str]) -> bool:
@@ -114,8 +176,8 @@ class Kube:
         API_REQUESTS.labels("create").inc()
         try:
             created = await self.client.create(cls.from_dict(review))
-        except ApiError as exc:
-            raise _error(exc, "create SelfSubjectAccessReview") from exc
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            raise _failure(exc, "create SelfSubjectAccessReview") from exc
         return bool((_to_dict(created).get("status") or {}).get("allowed"))
 
     # --- discovery -------------------------------------------------------------------------------------
@@ -173,13 +235,14 @@ class Kube:
             API_REQUESTS.labels("get").inc()
             try:
                 found = await self.client.get(cls, name, namespace=namespace if info.namespaced else None)
-            except ApiError as exc:
-                if exc.status.code == 404:
+            except (ApiError, *_REQUEST_FAILURES) as exc:
+                if _status_code(exc) == 404:
                     return None
-                if exc.status.code in TRANSIENT and attempt + 1 < READ_ATTEMPTS:
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                delay = read_retry_delay(exc, attempt)
+                if delay is not None:
+                    await _backoff(delay)
                     continue
-                raise _error(exc, f"get {kind} {_ref(namespace, name)}") from exc
+                raise _failure(exc, f"get {kind} {_ref(namespace, name)}") from exc
             return _to_dict(found)
         raise AssertionError("unreachable")
 
@@ -197,12 +260,13 @@ class Kube:
                     )
                 ]
                 break
-            except ApiError as exc:
+            except (ApiError, *_REQUEST_FAILURES) as exc:
                 # A CRD that was just established answers 503 "storage is (re)initializing" for a moment.
-                if exc.status.code in TRANSIENT and attempt + 1 < READ_ATTEMPTS:
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                delay = read_retry_delay(exc, attempt)
+                if delay is not None:
+                    await _backoff(delay)
                     continue
-                raise _error(exc, f"list {kind}") from exc
+                raise _failure(exc, f"list {kind}{' in ' + namespace if namespace else ''}") from exc
         for item in items:  # list items carry no apiVersion/kind
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
@@ -224,8 +288,8 @@ class Kube:
                 force=force,
                 dry_run=dry_run,
             )
-        except ApiError as exc:
-            raise _error(exc, f"apply {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            raise _failure(exc, f"apply {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
         return _to_dict(applied)
 
     async def create(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -235,10 +299,10 @@ class Kube:
         API_REQUESTS.labels("create").inc()
         try:
             created = await self.client.create(cls.from_dict(dict(manifest)), field_manager=self.field_manager)
-        except ApiError as exc:
-            if exc.status.code == 409:
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            if _status_code(exc) == 409:
                 return None
-            raise _error(exc, f"create {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+            raise _failure(exc, f"create {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
         return _to_dict(created)
 
     async def patch(
@@ -264,8 +328,8 @@ class Kube:
                 patch_type=PatchType.MERGE,
                 field_manager=self.field_manager,
             )
-        except ApiError as exc:
-            raise _error(exc, f"patch {kind} {_ref(namespace, name)}") from exc
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            raise _failure(exc, f"patch {kind} {_ref(namespace, name)}") from exc
         return _to_dict(patched)
 
     async def replace(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,8 +338,8 @@ class Kube:
         API_REQUESTS.labels("update").inc()
         try:
             replaced = await self.client.replace(cls.from_dict(dict(manifest)), field_manager=self.field_manager)
-        except ApiError as exc:
-            raise _error(exc, f"update {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            raise _failure(exc, f"update {manifest['kind']} {_ref(meta.get('namespace'), meta['name'])}") from exc
         return _to_dict(replaced)
 
     async def delete(
@@ -291,10 +355,10 @@ class Kube:
                 namespace=namespace if info.namespaced else None,
                 cascade=CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND,
             )
-        except ApiError as exc:
-            if exc.status.code == 404:
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            if _status_code(exc) == 404:
                 return False
-            raise _error(exc, f"delete {kind} {_ref(namespace, name)}") from exc
+            raise _failure(exc, f"delete {kind} {_ref(namespace, name)}") from exc
         return True
 
     async def wait_for(
