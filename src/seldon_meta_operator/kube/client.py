@@ -8,8 +8,10 @@ lightkube's generic resources, so a manifest is sent exactly as rendered. Each r
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -26,6 +28,9 @@ FIELD_MANAGER = "seldon-meta-operator"
 #: Reads are retried on these statuses (throttling, a CRD's storage initialising), a few times, briefly.
 TRANSIENT = frozenset({429, 503, 504})
 READ_ATTEMPTS = 5
+#: Where the kubelet mounts a pod's ServiceAccount token, the cluster CA and the namespace.
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+DEFAULT_KUBECONFIG = "~/.kube/config"
 
 
 class KubeError(Exception):
@@ -130,6 +135,59 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return (api_version.rsplit("/", 1)[0], api_version.rsplit("/", 1)[1]) if "/" in api_version else ("", api_version)
 
 
+@dataclass(frozen=True)
+class InCluster:
+    """A pod's in-cluster configuration, read the way client-go's ``rest.InClusterConfig`` reads it."""
+
+    server: str  # https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+    token_file: str  # re-read by the clients when the kubelet rotates the token
+    ca_file: str
+    namespace: str | None
+
+
+def in_cluster(
+    service_account_dir: str | os.PathLike[str] = SERVICE_ACCOUNT_DIR, environ: Mapping[str, str] | None = None
+) -> InCluster | None:
+    """The in-cluster configuration, or None outside a pod (no KUBERNETES_SERVICE_HOST/PORT, or no token).
+
+    As client-go, the server is ``KUBERNETES_SERVICE_HOST``:``KUBERNETES_SERVICE_PORT``, not the DNS name
+    ``kubernetes.default.svc``: a pod on the host network, or with its own DNS, cannot resolve that name
+    (kopf's built-in service-account login assumes it; operator/login.py uses this instead).
+    """
+    env = os.environ if environ is None else environ
+    host, port = env.get("KUBERNETES_SERVICE_HOST", ""), env.get("KUBERNETES_SERVICE_PORT", "")
+    directory = Path(service_account_dir)
+    token = directory / "token"
+    if not host or not port or not token.is_file():
+        return None
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    namespace_file = directory / "namespace"
+    namespace = namespace_file.read_text().strip() if namespace_file.is_file() else ""
+    return InCluster(f"https://{host}:{port}", str(token), str(directory / "ca.crt"), namespace or None)
+
+
+def kube_config(
+    path: str | None = None, service_account_dir: str | os.PathLike[str] = SERVICE_ACCOUNT_DIR
+) -> KubeConfig:
+    """The configuration to use, in controller-runtime's order: ``path``, else ``$KUBECONFIG``, else the
+    in-cluster configuration (a pod's ServiceAccount), else ``~/.kube/config``."""
+    explicit = path or os.environ.get("KUBECONFIG")
+    if explicit:
+        return KubeConfig.from_file(explicit)
+    if in_cluster(service_account_dir) is not None:
+        # lightkube reads KUBERNETES_SERVICE_HOST/PORT as client-go does, and authenticates with the token file,
+        # re-reading it on a 401 (client-go's tokenFileAuth), so a rotated token is picked up.
+        return KubeConfig.from_service_account(service_account_dir)
+    default = Path(DEFAULT_KUBECONFIG).expanduser()
+    if default.is_file():
+        return KubeConfig.from_file(default)
+    raise KubeError(
+        "no Kubernetes configuration: pass --kubeconfig or set KUBECONFIG, or run in a pod with a ServiceAccount "
+        f"token in {service_account_dir} and KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT set"
+    )
+
+
 class Kube:
     """Async Kubernetes access for the operator, the CLI and the tests."""
 
@@ -141,14 +199,21 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> Kube:
-        config = KubeConfig.from_file(path) if path else None
-        if config is not None:
-            client = AsyncClient(config.get(context_name=context), timeout=httpx2.Timeout(30.0))
-        elif context:
-            client = AsyncClient(KubeConfig.from_env().get(context_name=context), timeout=httpx2.Timeout(30.0))
-        else:
-            client = AsyncClient(timeout=httpx2.Timeout(30.0))
-        return cls(client)
+        """A client for ``path``, or the first of ``$KUBECONFIG``, the in-cluster configuration and
+        ``~/.kube/config`` (``kube_config``)."""
+        config = kube_config(path)
+        return cls(AsyncClient(config.get(context_name=context), timeout=httpx2.Timeout(30.0)))
+
+    @classmethod
+    def from_service_account(cls, service_account_dir: str | os.PathLike[str] = SERVICE_ACCOUNT_DIR) -> Kube:
+        """A client with a pod's in-cluster configuration (what client-go's ``rest.InClusterConfig`` gives)."""
+        if in_cluster(service_account_dir) is None:
+            raise KubeError(
+                f"not in a pod: no ServiceAccount token in {service_account_dir}, or KUBERNETES_SERVICE_HOST/"
+                "KUBERNETES_SERVICE_PORT unset"
+            )
+        config = KubeConfig.from_service_account(service_account_dir)
+        return cls(AsyncClient(config, timeout=httpx2.Timeout(30.0)))
 
     async def close(self) -> None:
         await self.client.close()
