@@ -22,3 +22,11 @@ OBJECTS_APPLIED = Counter(
 )
 OBJECTS_PRUNED = Counter("seldon_operator_objects_pruned_total", "Objects deleted by prune.", ["component"])
 API_REQUESTS = Counter("seldon_operator_api_requests_total", "Kubernetes API requests, by verb.", ["verb"])
+EVENTS_POSTED = Counter(
+    "seldon_operator_events_posted_total", "Events posted (created, or a repeat added to a series).", ["type"]
+)
+EVENTS_DROPPED = Counter(
+    "seldon_operator_events_dropped_total",
+    "Events not posted: over the rate cap of their object (rate-limited) or refused by the API (failed).",
+    ["cause"],
+)
