@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.e2e.logcheck import LogWatch
 from tests.e2e.platform import Platform, kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +165,33 @@ def operator(
     stop_operator(op)
     errors = [line for line in op.log_text().splitlines() if '"levelname": "ERROR"' in line or "Traceback" in line]
     print(f"operator log: {op.log} ({len(errors)} error lines)")
+
+
+_LOGS_SEEN: set[Path] = set()
+
+
+@pytest.fixture(autouse=True)
+def operator_logs(request: pytest.FixtureRequest) -> Iterator[LogWatch]:
+    """Strimzi's rule: the test fails if an operator log gained a Traceback, ERROR or CRITICAL entry during it that
+    it did not declare with ``@pytest.mark.expected_log_errors(r"regex", ...)``; the entries are printed.
+
+    Watches the session operator's log when the test uses the operator (the first such test from the log's start,
+    so errors at the operator's start-up count too); a test that starts an operator of its own calls
+    ``operator_logs.watch(log_path)``.
+    """
+    watch = LogWatch()
+    if "operator" in request.fixturenames:
+        log = request.getfixturevalue("operator").log
+        if log not in _LOGS_SEEN:
+            _LOGS_SEEN.add(log)
+            watch.offsets[log] = 0
+        watch.watch(log)
+    yield watch
+    expected = [p for m in request.node.iter_markers("expected_log_errors") for p in m.args]
+    report = watch.report(expected)
+    if report:
+        print(report)
+        pytest.fail(report, pytrace=False)
 
 
 @pytest.fixture
