@@ -346,7 +346,11 @@ def test_the_crd_has_status_and_scale_subresources() -> None:
 
 def non_structural(node: dict[str, Any], path: str = "") -> Iterator[str]:
     """Schema nodes that break the structural-schema rules of apiextensions.k8s.io/v1."""
-    if "type" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        "type" not in node
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+        and not node.get("x-kubernetes-int-or-string")
+    ):
         yield f"{path or '<root>'}: no type"
     if "properties" in node and isinstance(node.get("additionalProperties"), dict):
         yield f"{path}: both properties and additionalProperties"
@@ -371,7 +375,8 @@ def test_the_crd_requires_predictors_each_with_a_graph_and_a_name() -> None:
     assert predictor["required"] == ["graph", "name"]
     assert predictor["properties"]["graph"]["required"] == ["name"]
     assert schema["properties"]["status"]["x-kubernetes-preserve-unknown-fields"] is True
-    assert predictor["properties"]["componentSpecs"]["items"]["x-kubernetes-preserve-unknown-fields"] is True
+    pod_spec = predictor["properties"]["componentSpecs"]["items"]["properties"]["spec"]
+    assert pod_spec["required"] == ["containers"] and pod_spec["x-kubernetes-preserve-unknown-fields"] is True
 
 
 def test_crd_create_false_renders_no_crd() -> None:

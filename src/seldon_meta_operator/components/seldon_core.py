@@ -80,6 +80,7 @@ from seldon_meta_operator.components.base import (
     policy_rule,
     values_path,
 )
+from seldon_meta_operator.components.sdep_schema import seldondeployment_schema
 from seldon_meta_operator.errors import SpecError
 
 CHART_VERSION = "1.18.2"
@@ -623,130 +624,6 @@ def render_config_map(ctx: RenderContext) -> Manifest:
 
 
 # --- SeldonDeployment CRD --------------------------------------------------------------------------------------
-
-# Schema nodes are built fresh each time: a node shared by two parents would be written as a YAML alias.
-
-
-def _string() -> dict[str, Any]:
-    return {"type": "string"}
-
-
-def _int32() -> dict[str, Any]:
-    return {"type": "integer", "format": "int32"}
-
-
-def _bool() -> dict[str, Any]:
-    return {"type": "boolean"}
-
-
-def _string_map() -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": {"type": "string"}}
-
-
-def _object(properties: dict[str, Any], required: tuple[str, ...] = (), description: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "object"}
-    if description:
-        out["description"] = description
-    out["properties"] = properties
-    if required:
-        out["required"] = list(required)
-    return out
-
-
-def _free(description: str = "", **known: dict[str, Any]) -> dict[str, Any]:
-    """An object whose fields are kept as given: Kubernetes types (pod specs, resources) and recursive graphs."""
-    out: dict[str, Any] = {"type": "object"}
-    if description:
-        out["description"] = description
-    if known:
-        out["properties"] = known
-    out["x-kubernetes-preserve-unknown-fields"] = True
-    return out
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
-
-
-def seldondeployment_schema() -> dict[str, Any]:
-    """Our own structural schema of a SeldonDeployment: the fields the chart's CRD declares at the top levels,
-    typed loosely, with Kubernetes types and the recursive inference graph kept as given, so every
-    SeldonDeployment the upstream CRD accepts is accepted too. Fields not declared at the typed levels are pruned,
-    as the upstream CRD prunes them."""
-    graph = _object(
-        {
-            "name": _string(),
-            "type": _string(),
-            "implementation": _string(),
-            "modelUri": _string(),
-            "envSecretRefName": _string(),
-            "serviceAccountName": _string(),
-            "storageInitializerImage": _string(),
-            "methods": _array(_string()),
-            "endpoint": _object(
-                {
-                    "type": _string(),
-                    "service_host": _string(),
-                    "service_port": _int32(),
-                    "httpPort": _int32(),
-                    "grpcPort": _int32(),
-                }
-            ),
-            "logger": _object(
-                {"mode": _string(), "url": _string()}, description="Payload logging: mode request, response or all."
-            ),
-            "parameters": _array(
-                _object({"name": _string(), "type": _string(), "value": _string()}, required=("name", "type", "value"))
-            ),
-            "children": _array(
-                {**_free("A graph node, with children of its own.", name=_string()), "required": ["name"]}
-            ),
-        },
-        required=("name",),
-        description="The inference graph's root node.",
-    )
-    predictor = _object(
-        {
-            "name": _string(),
-            "graph": graph,
-            "componentSpecs": _array(_free("Pod template parts (spec, metadata, hpaSpec, kedaSpec, pdbSpec).")),
-            "annotations": _string_map(),
-            "labels": _string_map(),
-            "replicas": _int32(),
-            "traffic": _int32(),
-            "shadow": _bool(),
-            "progressDeadlineSeconds": _int32(),
-            "engineResources": _free(),
-            "svcOrchSpec": _free(),
-            "explainer": _free(),
-            "ssl": _object({"certSecretName": _string()}),
-        },
-        required=("graph", "name"),
-    )
-    spec = _object(
-        {
-            "name": _string(),
-            "predictors": _array(predictor),
-            "annotations": _string_map(),
-            "protocol": _string(),
-            "transport": _string(),
-            "serverType": _string(),
-            "replicas": _int32(),
-            "oauth_key": _string(),
-            "oauth_secret": _string(),
-        },
-        required=("predictors",),
-    )
-    return _object(
-        {
-            "apiVersion": _string(),
-            "kind": _string(),
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": _free("Written by the Seldon Core manager."),
-        },
-        description="A model, or an inference graph of models, served by Seldon Core.",
-    )
 
 
 def seldondeployment_crd(ctx: RenderContext, cert_manager: bool) -> Manifest:
