@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from seldon_meta_operator.api.crd import CRD_NAME, seldonoperator_crd, spec_schema
 from seldon_meta_operator.api.v1alpha1 import CROSS_FIELD_RULES, SHORT_NAMES
-from seldon_meta_operator.cli.generated import generated_files
+from seldon_meta_operator.cli.generated import CHART_DIR, chart_files, generated_files
 from seldon_meta_operator.cli.main import app
 
 DEPLOY = ROOT / "deploy"
 GENERATED = generated_files()
+CHART = chart_files()
 FORBIDDEN_KEYS = ("$ref", "$defs", "anyOf", "oneOf", "allOf", "title")
 
 
@@ -51,11 +52,30 @@ def test_the_checked_in_generated_file_equals_the_generated_one(name: str) -> No
     )
 
 
+@pytest.mark.parametrize("name", sorted(CHART), ids=[f"{CHART_DIR}/{n} is up to date" for n in sorted(CHART)])
+def test_the_checked_in_chart_file_equals_the_generated_one(name: str) -> None:
+    checked_in = ROOT / CHART_DIR / name
+    assert checked_in.is_file(), f"{CHART_DIR}/{name} is missing: run `make generate`"
+    assert checked_in.read_text() == CHART[name], (
+        f"{CHART_DIR}/{name} is stale (the install manifest changed): run `make generate` and commit the result"
+    )
+
+
+def test_every_file_in_the_chart_is_generated() -> None:
+    on_disk = sorted(p.relative_to(ROOT / CHART_DIR).as_posix() for p in (ROOT / CHART_DIR).rglob("*") if p.is_file())
+    assert on_disk == sorted(CHART), f"{CHART_DIR} holds a file no code generates: run `make generate`"
+
+
 def test_seldonctl_generate_deploy_writes_exactly_the_generated_files(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["generate", "deploy", "--out-dir", str(tmp_path)])
+    deploy, chart = tmp_path / "deploy", tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "templates" / "gone.yaml").write_text("kind: Gone\n")  # a template whose object was removed
+    result = CliRunner().invoke(app, ["generate", "deploy", "--out-dir", str(deploy), "--chart-dir", str(chart)])
     assert result.exit_code == 0, result.output
-    written = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    written = {p.name: p.read_text() for p in deploy.iterdir()}
     assert written == GENERATED
+    charted = {p.relative_to(chart).as_posix(): p.read_text() for p in chart.rglob("*") if p.is_file()}
+    assert charted == CHART
 
 
 def test_the_generated_crd_file_holds_the_crd_and_says_it_is_generated() -> None:

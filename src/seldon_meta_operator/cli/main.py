@@ -16,7 +16,7 @@ import yaml
 
 from seldon_meta_operator.cli import cluster_commands
 from seldon_meta_operator.cli.common import fail, load_seldon_operators, read_text, warn
-from seldon_meta_operator.cli.generated import generated_files
+from seldon_meta_operator.cli.generated import CHART_DIR, chart_files, generated_files
 from seldon_meta_operator.components import component_names
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.errors import SpecError
@@ -84,8 +84,11 @@ def render(
 
 @app.command()
 def generate(
-    what: str = typer.Argument(..., help="What to generate: `deploy` (the CRD and the install manifest)."),
-    out_dir: Path = typer.Option(Path("deploy"), "--out-dir", help="Where to write."),
+    what: str = typer.Argument(
+        ..., help="What to generate: `deploy` (the CRD, the install manifest and the Helm chart)."
+    ),
+    out_dir: Path = typer.Option(Path("deploy"), "--out-dir", help="Where to write the CRD and install manifest."),
+    chart_dir: Path = typer.Option(Path(CHART_DIR), "--chart-dir", help="Where to write the Helm chart."),
 ) -> None:
     """Regenerate files that are generated from code (never edit them by hand)."""
     if what != "deploy":
@@ -94,6 +97,15 @@ def generate(
     for name, text in generated_files().items():
         (out_dir / name).write_text(text)
         typer.echo(f"wrote {out_dir / name}")
+    chart = chart_files()
+    if chart_dir.is_dir():  # a template whose object is gone goes too
+        for stale in sorted(p for p in chart_dir.rglob("*") if p.is_file()):
+            if stale.relative_to(chart_dir).as_posix() not in chart:
+                stale.unlink()
+    for name, text in chart.items():
+        (chart_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (chart_dir / name).write_text(text)
+    typer.echo(f"wrote {chart_dir}/ ({len(chart)} files)")
 
 
 operator_app = typer.Typer(help="Run the operator itself.", no_args_is_help=True)
