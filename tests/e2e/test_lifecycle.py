@@ -1,5 +1,6 @@
 """Day-2 behaviour of the running operator: pruning without data loss, drift, late prerequisites, one platform per
-cluster, clean removal, and zero writes when idle (counted by the API server, not by our code).
+cluster, clean removal, and zero writes when idle (counted by the API server, not by our code). The attacks of
+issue 8 (tenants, takeover, hostile specs) are in test_security.py.
 """
 
 from __future__ import annotations
@@ -154,11 +155,10 @@ def test_prerequisites_that_appear_later_are_picked_up(platform: Platform, prere
 def test_a_second_seldonoperator_is_refused_and_touches_nothing(platform: Platform) -> None:
     platform.apply("minimal.yaml")
     platform.wait_ready()
-    kubectl("create", "namespace", "second", check=False)
     second = example("minimal.yaml")
-    second["metadata"] = {"name": "second", "namespace": "second"}
+    second["metadata"] = {"name": "second", "namespace": NS}
     platform.apply(second)
-    cond = platform.wait_condition("Stalled", "True", "DuplicatePlatform", name="second", namespace="second")
+    cond = platform.wait_condition("Stalled", "True", "DuplicatePlatform", name="second")
     assert "seldon-system/seldonoperator-sample" in cond["message"]
     labelled = kubectl("get", "all,configmaps,secrets", "-A", "-l", "operator.seldon.io/platform=second", "-o", "name")
     assert labelled.strip() == ""

@@ -88,17 +88,18 @@ def ready_reason(outcome: Outcome) -> str:
 
 def remove_platform(cluster: Cluster, namespace: str, name: str) -> None:
     """Delete a SeldonOperator and what it left outside its namespace, as the operator does on deletion."""
+    found = cluster.get_json("seldonoperator", name, "-n", namespace) if cluster.get_json("crd", CRD) else None
     cluster.kubectl("delete", "seldonoperator", name, "-n", namespace, "--ignore-not-found", "--wait=true", check=False)
 
-    async def go() -> None:
+    async def go(uid: str) -> None:
         kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
         try:
-            await cleanup_platform(kube, name)
+            await cleanup_platform(kube, uid, namespaces=None)
         finally:
             await kube.close()
 
-    if cluster.get_json("crd", CRD) is not None:
-        asyncio.run(go())
+    if found is not None:
+        asyncio.run(go(found["metadata"]["uid"]))
 
 
 @pytest.fixture

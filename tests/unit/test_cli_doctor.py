@@ -307,6 +307,18 @@ def test_an_invalid_spec_fails_with_the_field() -> None:
     assert finding.level is Level.FAIL and "analytic" in finding.message
 
 
+def test_a_seldonoperator_outside_the_operator_namespace_is_reported_and_not_checked() -> None:
+    tenant = seldon_operator(name="tenant")
+    tenant["metadata"]["namespace"] = "team-a"
+    tenant["spec"] = {"enable": {"analytic": True}}  # would fail "Spec of" if it were checked
+    findings = evaluate(healthy(seldon_operator(), tenant))
+    finding = one(findings, "SeldonOperators outside")
+    assert finding.level is Level.FAIL and "team-a/tenant" in finding.message
+    assert "seldon-system" in finding.fix
+    assert named(findings, "One platform per cluster") == []
+    assert not [f for f in findings if "team-a/tenant" in f.check]
+
+
 def test_a_second_platform_is_refused() -> None:
     first = seldon_operator(created="2026-11-24T10:00:00Z")
     second = seldon_operator(name="another", created="2026-11-24T11:00:00Z")

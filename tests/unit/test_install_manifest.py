@@ -2,8 +2,9 @@
 
 It is generated from code (its freshness, with every other generated file, is checked in test_crd.py), valid for
 Kubernetes 1.34, and its RBAC is re-derived here from the render of every feature: the operator can apply every
-kind the platform renders and holds every permission the platform's Roles and ClusterRoles grant (the API
-server refuses a role that grants more than its creator holds), with no wildcard.
+kind the platform renders, writes cluster-scoped objects only by the names the platform gives them, may create and
+bind exactly the roles the platform renders (``bind``/``escalate`` by name) without holding what they grant, and
+holds nothing cluster-wide on Secrets or node proxies; no wildcard.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def doc(kind: str, name: str) -> Manifest:
 
 
 MANAGER_RULES: list[dict[str, Any]] = doc("ClusterRole", install.MANAGER_ROLE)["rules"]
+#: Bound only by RoleBindings: in seldon-system by the manifest, and by the admin in allowed namespaces.
+NAMESPACE_RULES: list[dict[str, Any]] = doc("ClusterRole", install.NAMESPACE_ROLE)["rules"]
 DEPLOYMENT = doc("Deployment", install.NAME)
 POD = DEPLOYMENT["spec"]["template"]["spec"]
 
@@ -78,12 +81,25 @@ def test_the_documents_are_the_install_manifests_in_apply_order() -> None:
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
+        "RoleBinding",
         "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
         "Service",
         "NetworkPolicy",
         "Deployment",
+        "PodDisruptionBudget",
     ]
+
+
+def test_the_manifest_for_another_namespace_is_generated_for_it_not_text_replaced() -> None:
+    docs = install.install_manifests(builtin_plural, namespace="platform")
+    assert {d["metadata"].get("namespace") for d in docs} == {None, "platform"}
+    text = yaml.safe_dump(docs)
+    assert "seldon-system" not in text  # role names, the admission policy and the bindings follow the namespace
+    assert "seldon-manager-role-platform" in text
 
 
 def test_the_crd_is_the_seldonoperator_crd() -> None:
@@ -111,11 +127,29 @@ def test_names_are_the_seeds() -> None:
 
 
 def test_namespaced_objects_are_in_seldon_system_and_none_carries_the_platform_labels() -> None:
+    cluster_scoped = (
+        "Namespace",
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    )
     for d in DOCS:
-        if d["kind"] not in ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"):
+        if d["kind"] not in cluster_scoped:
             assert d["metadata"]["namespace"] == "seldon-system", object_key(d)
         # The operator prunes and sweeps what carries its managed-by label: never its own installation.
         assert MANAGED_BY_LABEL not in (d["metadata"].get("labels") or {}), object_key(d)
+
+
+def test_an_admission_policy_refuses_seldonoperators_outside_the_operator_namespace() -> None:
+    policy = doc("ValidatingAdmissionPolicy", install.ADMISSION_POLICY)["spec"]
+    rule = policy["matchConstraints"]["resourceRules"][0]
+    assert (rule["apiGroups"], rule["resources"], rule["operations"]) == ([GROUP], [PLURAL], ["CREATE", "UPDATE"])
+    assert policy["validations"][0]["expression"] == "request.namespace == 'seldon-system'"
+    assert "belong in namespace seldon-system" in policy["validations"][0]["message"]
+    binding = doc("ValidatingAdmissionPolicyBinding", install.ADMISSION_POLICY)["spec"]
+    assert binding == {"policyName": install.ADMISSION_POLICY, "validationActions": ["Deny"]}
 
 
 @pytest.mark.parametrize("manifest", DOCS, ids=[f"{d['kind']} {d['metadata']['name']} is valid" for d in DOCS])
@@ -226,29 +260,51 @@ def test_no_rule_anywhere_uses_a_wildcard() -> None:
     assert not found
 
 
-def test_the_operator_may_not_escalate_bind_or_impersonate() -> None:
-    verbs = {v for rule in MANAGER_RULES for v in rule["verbs"]}
-    assert not verbs & {"escalate", "bind", "impersonate", "deletecollection"}
+def test_bind_and_escalate_are_held_only_on_named_roles_and_impersonation_never() -> None:
+    for rule in MANAGER_RULES + NAMESPACE_RULES:
+        if {"bind", "escalate"} & set(rule.get("verbs", [])):
+            assert rule.get("resourceNames"), rule
+            assert rule["resources"] in (["clusterroles"], ["roles"]), rule
+        assert not {"impersonate", "deletecollection", "*"} & set(rule.get("verbs", [])), rule
 
 
-def test_the_manager_rules_are_merged_one_rule_per_api_group_and_verb_set() -> None:
+def test_no_cluster_wide_secrets_or_node_proxy_and_cluster_writes_only_by_name() -> None:
+    assert not covers(MANAGER_RULES, R([""], ["secrets"], ["get"]))
+    assert not covers(MANAGER_RULES, R([""], ["secrets"], ["list"]))
+    held = {(g, r) for rule in MANAGER_RULES + NAMESPACE_RULES for g in rule["apiGroups"] for r in rule["resources"]}
+    assert ("", "nodes/proxy") not in held and ("", "nodes") not in held
+    for rule in MANAGER_RULES:
+        if {"create", "patch", "delete", "update"} & set(rule["verbs"]):
+            assert rule.get("resourceNames"), f"a cluster-wide write not restricted by name: {rule}"
+
+
+def test_the_operator_rules_are_few() -> None:
+    # Before issue 8: one ClusterRole of 45 rules over 21 API groups, with cluster-wide Secrets and nodes/proxy.
+    assert len(MANAGER_RULES) <= 8
+    assert len(NAMESPACE_RULES) <= 16
+
+
+@pytest.mark.parametrize("rules", ["MANAGER_RULES", "NAMESPACE_RULES"])
+def test_the_rules_are_merged_one_rule_per_api_group_and_verb_set(rules: str) -> None:
+    found = MANAGER_RULES if rules == "MANAGER_RULES" else NAMESPACE_RULES
     keys = [
-        (tuple(r["apiGroups"]), tuple(r["verbs"]), tuple(r.get("resourceNames", [])))
-        for r in MANAGER_RULES
-        if "apiGroups" in r
+        (tuple(r["apiGroups"]), tuple(r["verbs"]), tuple(r.get("resourceNames", []))) for r in found if "apiGroups" in r
     ]
     assert len(keys) == len(set(keys))
-    assert all(len(r.get("apiGroups", [""])) == 1 for r in MANAGER_RULES)
-    assert merge_rules(MANAGER_RULES) == MANAGER_RULES
+    assert all(len(r.get("apiGroups", [""])) == 1 for r in found)
+    assert merge_rules(found) == found
 
 
-def test_crds_are_created_and_read_but_patched_only_by_name_and_never_deleted() -> None:
+def test_crds_are_read_and_created_and_patched_only_by_name_and_never_deleted() -> None:
     crds = R(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["delete"])
     assert not covers(MANAGER_RULES, crds)
     assert not covers(MANAGER_RULES, {**crds, "verbs": ["patch"]})
+    assert covers(MANAGER_RULES, {**crds, "verbs": ["get", "list", "watch"]})
     for m in EVERYTHING:
         if m["kind"] == "CustomResourceDefinition":
-            assert covers(MANAGER_RULES, {**crds, "verbs": ["patch"], "resourceNames": [m["metadata"]["name"]]})
+            named = {**crds, "resourceNames": [m["metadata"]["name"]]}
+            assert covers(MANAGER_RULES, {**named, "verbs": ["create", "patch"]})
+            assert not covers(MANAGER_RULES, named)
 
 
 def test_the_proxy_may_only_review_tokens_and_access() -> None:
@@ -280,69 +336,93 @@ def test_the_everything_render_holds_workloads_rbac_and_custom_kinds() -> None:
     assert "CustomResourceDefinition" in {m["kind"] for m in EVERYTHING}
 
 
-@pytest.mark.parametrize(("api_version", "kind"), KINDS, ids=[f"{a} {k} can be applied and pruned" for a, k in KINDS])
-def test_the_operator_can_apply_list_and_delete_every_kind_the_platform_renders(api_version: str, kind: str) -> None:
-    wanted = R([group_of(api_version)], [plural(api_version, kind)], install.MANAGE_VERBS)
-    assert covers(MANAGER_RULES, wanted), wanted
+def may_manage(cluster: list[dict[str, Any]], namespaced: list[dict[str, Any]], m: Manifest) -> list[str]:
+    """What the operator could not do to ``m`` (apply, read, prune; bind/escalate its roles) under these rules."""
+    group, resource = group_of(m["apiVersion"]), plural(m["apiVersion"], m["kind"])
+    name = m["metadata"]["name"]
+    wanted: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
+    if "namespace" in m["metadata"]:
+        wanted.append((namespaced, R([group], [resource], install.MANAGE_VERBS)))
+    elif m["kind"] == "CustomResourceDefinition":
+        wanted.append((cluster, {**R([group], [resource], ["create", "patch"]), "resourceNames": [name]}))
+    else:
+        wanted.append((cluster, R([group], [resource], ["get", "list"])))
+        wanted.append((cluster, {**R([group], [resource], ["create", "patch", "delete"]), "resourceNames": [name]}))
+    if m["kind"] in ("Role", "ClusterRole"):
+        held = namespaced if m["kind"] == "Role" else cluster
+        wanted.append((held, {**R([install.RBAC_GROUP], [resource], ["bind", "escalate"]), "resourceNames": [name]}))
+    if m["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+        ref = m["roleRef"]
+        held = namespaced if ref["kind"] == "Role" else cluster
+        roles = "roles" if ref["kind"] == "Role" else "clusterroles"
+        wanted.append((held, {**R([install.RBAC_GROUP], [roles], ["bind"]), "resourceNames": [ref["name"]]}))
+    return [str(rule) for rules, rule in wanted if not covers(rules, rule)]
+
+
+EVERY_OBJECT = {object_key(m): m for m in EVERYTHING}
+
+
+@pytest.mark.parametrize(
+    "key", sorted(EVERY_OBJECT), ids=[f"{k} can be applied and pruned" for k in sorted(EVERY_OBJECT)]
+)
+def test_the_operator_can_apply_and_prune_every_object_the_platform_renders(key: str) -> None:
+    assert may_manage(MANAGER_RULES, NAMESPACE_RULES, EVERY_OBJECT[key]) == []
+
+
+def test_a_role_the_platform_does_not_render_cannot_be_written_or_bound() -> None:
+    foreign = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}}
+    assert may_manage(MANAGER_RULES, NAMESPACE_RULES, foreign)
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "seldon-manager-rolebinding-seldon-system"},
+        "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
+    }
+    assert may_manage(MANAGER_RULES, NAMESPACE_RULES, binding)
 
 
 def roles_of(manifests: list[Manifest]) -> list[Manifest]:
     return [m for m in manifests if m["kind"] in ("Role", "ClusterRole")]
 
 
-ROLES = {object_key(m): m for m in roles_of(EVERYTHING)}
-
-
-@pytest.mark.parametrize("key", sorted(ROLES), ids=[f"{k} grants nothing the operator lacks" for k in sorted(ROLES)])
-def test_the_operator_holds_every_permission_each_rendered_role_grants(key: str) -> None:
-    missing = [rule for rule in ROLES[key]["rules"] if not covers(MANAGER_RULES, rule)]
-    assert not missing, f"{key}: the API server would refuse it (escalation): {missing}"
-
-
-def test_every_rendered_binding_refers_to_a_rendered_role_so_the_operator_needs_no_bind() -> None:
-    roles = {(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in roles_of(EVERYTHING)}
-    for m in EVERYTHING:
-        if m["kind"] in ("RoleBinding", "ClusterRoleBinding"):
-            ref = m["roleRef"]
-            namespace = m["metadata"].get("namespace") if ref["kind"] == "Role" else None
-            assert (ref["kind"], namespace, ref["name"]) in roles, f"{object_key(m)} binds a role we do not render"
-
-
 def test_no_rendered_cluster_role_aggregates_others() -> None:
-    # Creating an aggregated ClusterRole needs `escalate`, which the operator does not hold.
+    # An aggregated ClusterRole's rules are filled in by the controller from others: escalate by name is not enough.
     assert not [object_key(m) for m in roles_of(EVERYTHING) if "aggregationRule" in m]
 
 
 @pytest.mark.parametrize(
-    "rule",
+    ("rule", "where"),
     [
-        R([GROUP], [PLURAL], ["get", "list", "watch", "patch"]),
-        R([GROUP], [f"{PLURAL}/status"], ["patch"]),
-        R(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["get", "list", "watch"]),
-        R([""], ["events"], ["create"]),
-        R([""], ["secrets"], ["create", "get", "patch", "delete"]),
+        (R([GROUP], [PLURAL], ["get", "list", "watch"]), "namespaced"),
+        (R([GROUP], [f"{PLURAL}/status"], ["patch"]), "namespaced"),
+        (R(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["get", "list", "watch"]), "cluster"),
+        (R(["events.k8s.io"], ["events"], ["create", "patch"]), "namespaced"),
+        (R([""], ["secrets"], ["create", "get", "patch", "delete"]), "namespaced"),
+        (R(["coordination.k8s.io"], ["leases"], ["create", "get", "update"]), "namespaced"),
     ],
     ids=[
-        "kopf watches SeldonOperators and patches their annotations",
+        "kopf watches SeldonOperators in the operator's namespace",
         "the reconciler writes the status subresource",
         "kopf and the kube facade discover CRDs",
-        "kopf posts Events",
+        "the event recorder posts and updates Events",
         "the reconciler creates generated Secrets and applies the webhook certificate",
+        "leader election holds a Lease",
     ],
 )
-def test_the_operator_holds_what_its_own_code_needs(rule: dict[str, Any]) -> None:
-    assert covers(MANAGER_RULES, rule)
+def test_the_operator_holds_what_its_own_code_needs(rule: dict[str, Any], where: str) -> None:
+    assert covers(NAMESPACE_RULES if where == "namespaced" else MANAGER_RULES, rule)
+
+
+def test_the_operator_may_not_patch_seldonoperators_kopf_keeps_no_annotations() -> None:
+    assert not covers(NAMESPACE_RULES + MANAGER_RULES, R([GROUP], [PLURAL], ["patch"]))
 
 
 @pytest.mark.parametrize(
     "path", example_files(), ids=[f"examples/{p.name} needs nothing more" for p in example_files()]
 )
 def test_every_example_renders_only_what_the_operator_may_apply_and_grant(path: Any) -> None:
-    manifests = render(example(path.name)).manifests
-    for api_version, kind in kinds_of(manifests):
-        assert covers(MANAGER_RULES, R([group_of(api_version)], [plural(api_version, kind)], install.MANAGE_VERBS))
-    for role in roles_of(manifests):
-        assert all(covers(MANAGER_RULES, rule) for rule in role["rules"]), object_key(role)
+    for manifest in render(example(path.name)).manifests:
+        assert may_manage(MANAGER_RULES, NAMESPACE_RULES, manifest) == [], object_key(manifest)
 
 
 def test_the_derivation_follows_whatever_the_registry_renders() -> None:
@@ -361,11 +441,12 @@ def test_the_derivation_follows_whatever_the_registry_renders() -> None:
         ]
 
     registry = (*REGISTRY, Component(name="toy", title="toy", enabled=lambda spec: True, render=toy))
-    rules = doc_rules(install.install_manifests(builtin_plural, registry))
+    rules = doc_rules(install.install_manifests(builtin_plural, registry), install.NAMESPACE_ROLE)
     assert covers(rules, R(["apps"], ["statefulsets"], install.MANAGE_VERBS))
     assert covers(rules, R(["policy"], ["poddisruptionbudgets"], install.MANAGE_VERBS))
-    assert covers(rules, R(["batch"], ["cronjobs"], ["get"]))
-    assert not covers(MANAGER_RULES, R(["batch"], ["cronjobs"], ["get"]))
+    toy_role = {**R([install.RBAC_GROUP], ["roles"], ["bind", "escalate"]), "resourceNames": ["toy"]}
+    assert covers(rules, toy_role)
+    assert not covers(NAMESPACE_RULES, toy_role)
 
 
 def test_a_custom_kind_without_a_known_plural_is_an_error_naming_the_table() -> None:
@@ -377,10 +458,8 @@ def test_a_custom_kind_without_a_known_plural_is_an_error_naming_the_table() -> 
         install.install_manifests(builtin_plural, registry)
 
 
-def doc_rules(docs: list[Manifest]) -> list[dict[str, Any]]:
-    return next(
-        d["rules"] for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == install.MANAGER_ROLE
-    )
+def doc_rules(docs: list[Manifest], role: str) -> list[dict[str, Any]]:
+    return next(d["rules"] for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == role)
 
 
 def test_built_in_plurals_come_from_the_kubernetes_models_and_the_table_holds_only_custom_kinds() -> None:
@@ -474,7 +553,6 @@ def pss_restricted_violations(pod: dict[str, Any]) -> list[str]:
 
 def test_the_pod_has_two_containers_as_the_seed_shows_ready_2_of_2() -> None:
     assert list(CONTAINERS) == ["manager", "kube-rbac-proxy"]
-    assert DEPLOYMENT["spec"]["replicas"] == 1
 
 
 def test_the_pod_passes_pod_security_restricted() -> None:
@@ -501,13 +579,13 @@ def test_every_container_has_a_read_only_root_filesystem_and_requests_and_limits
     assert set(c["resources"]["requests"]) == set(c["resources"]["limits"]) == {"cpu", "memory"}
 
 
-def test_the_manager_runs_the_operator_with_json_logs_and_its_probes_on_healthz() -> None:
+def test_the_manager_runs_the_operator_with_json_logs_and_its_probes_on_healthz_and_readyz() -> None:
     assert [*MANAGER["command"], *MANAGER["args"][:3]] == ["seldonctl", "operator", "run", "--json-logs"]
     ports = {p["name"]: p["containerPort"] for p in MANAGER["ports"]}
     assert ports == {"health": option_default("health_port"), "metrics": option_default("metrics_port")}
     assert f"--health-port={ports['health']}" in MANAGER["args"]
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert MANAGER[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert MANAGER["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert MANAGER["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     assert "env" not in MANAGER  # SELDON_OPERATOR_TIMER_INTERVAL keeps its default
     assert {"name": "tmp", "mountPath": "/tmp"} in MANAGER["volumeMounts"]
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in POD["volumes"]
@@ -532,8 +610,23 @@ def test_the_proxy_fronts_the_metrics_port_and_the_service_targets_the_proxy() -
     assert policy["ingress"] == [{"ports": [{"port": 8443, "protocol": "TCP"}]}]
 
 
-def test_two_operators_never_overlap_as_kopf_runs_standalone() -> None:
-    assert DEPLOYMENT["spec"]["strategy"] == {"type": "Recreate"}
+def test_two_replicas_elect_a_leader_roll_one_at_a_time_and_spread_over_nodes() -> None:
+    assert DEPLOYMENT["spec"]["replicas"] == 2
+    assert "--leader-elect" in MANAGER["args"]
+    assert DEPLOYMENT["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert DEPLOYMENT["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    budget = doc("PodDisruptionBudget", install.NAME)["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["selector"] == DEPLOYMENT["spec"]["selector"]
+    term = POD["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_probes_and_metrics_bind_loopback_unless_told_and_the_pod_opens_health_to_the_kubelet() -> None:
+    assert option_default("health_host") == "127.0.0.1"
+    assert option_default("metrics_host") == "127.0.0.1"
+    assert "--health-host=0.0.0.0" in MANAGER["args"]
+    assert "--metrics-host=127.0.0.1" in MANAGER["args"]
 
 
 # --- The image ---------------------------------------------------------------------------------------------

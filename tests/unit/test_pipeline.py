@@ -44,6 +44,8 @@ from seldon_meta_operator.render.ownership import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     PLATFORM_LABEL,
+    PLATFORM_NAMESPACE_LABEL,
+    PLATFORM_UID_LABEL,
     is_namespaced,
     object_key,
     parse_key,
@@ -183,8 +185,19 @@ def test_a_components_own_labels_are_kept_next_to_ours() -> None:
         "app": "a",
         MANAGED_BY_LABEL: MANAGED_BY,
         PLATFORM_LABEL: NAME,
+        PLATFORM_NAMESPACE_LABEL: NS,
         COMPONENT_LABEL: "mine",
     }
+
+
+def test_with_an_owner_uid_every_object_carries_it_so_clean_up_never_selects_by_name_alone() -> None:
+    result = render(platform(*ALL_ON), owner_uid=OWNER_UID)
+    assert result.manifests
+    for manifest in result.manifests:
+        labels = manifest["metadata"]["labels"]
+        assert labels[PLATFORM_UID_LABEL] == OWNER_UID, object_key(manifest)
+        assert labels[PLATFORM_NAMESPACE_LABEL] == NS, object_key(manifest)
+    assert all(PLATFORM_UID_LABEL not in m["metadata"]["labels"] for m in render(platform(*ALL_ON)).manifests)
 
 
 def test_stamping_does_not_change_what_the_component_returned() -> None:

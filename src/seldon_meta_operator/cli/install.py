@@ -320,6 +320,7 @@ class Platform:
     namespace: str
     name: str
     inventory: tuple[str, ...] = ()
+    uid: str = ""
 
     @property
     def key(self) -> str:
@@ -414,7 +415,7 @@ async def gather_uninstall(kube: Kube, namespace: str) -> tuple[list[Platform], 
             meta = body["metadata"]
             inventory = (body.get("status") or {}).get("inventory") or {}
             keys = tuple(sorted({k for v in inventory.values() for k in v}))
-            platforms.append(Platform(meta.get("namespace", ""), meta["name"], keys))
+            platforms.append(Platform(meta.get("namespace", ""), meta["name"], keys, meta.get("uid", "")))
     present: list[str] = []
     for manifest in install_manifests(namespace):
         meta = manifest["metadata"]
@@ -479,7 +480,8 @@ async def act_uninstall(kube: Kube, plan: UninstallPlan, timeout: float) -> None
         if await _delete(kube, platform.key):
             console.print(f"{KIND} {platform.namespace}/{platform.name} deleted")
     for platform in plan.platforms:
-        await cleanup_platform(kube, platform.name)
+        if platform.uid:
+            await cleanup_platform(kube, platform.uid, namespaces=None)
     with console.status(f"Waiting for {len(plan.platforms)} {KIND}(s) and {len(plan.owned)} owned objects to go"):
         await _wait_gone(
             kube,

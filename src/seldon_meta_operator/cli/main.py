@@ -6,6 +6,7 @@ Layer: cli. Commands gather, decide with the pure layers, then act (house style 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -63,6 +64,11 @@ def render(
     output: OutputFormat = typer.Option(OutputFormat.yaml, "-o", "--output", help="Output format."),
     component: list[str] = typer.Option([], "--component", help="Only these components (repeatable)."),
     facts: str | None = typer.Option(None, "--facts", help="YAML with kubernetesVersion and apiKinds."),
+    allowed_namespaces: list[str] = typer.Option(
+        [],
+        "--allowed-namespace",
+        help="Another namespace objects may go to, as the operator's own --allowed-namespace (repeatable).",
+    ),
 ) -> None:
     """Print the Kubernetes objects of a SeldonOperator, with no cluster (like helm template)."""
     unknown = [c for c in component if c not in component_names()]
@@ -71,7 +77,7 @@ def render(
     manifests: list[dict[str, Any]] = []
     for resource in load_seldon_operators(file):
         try:
-            result = render_platform(resource, _facts(facts))
+            result = render_platform(resource, _facts(facts), allowed_namespaces=frozenset(allowed_namespaces))
         except SpecError as exc:
             fail(f"{file}: {exc}", "fix the field named above; see docs/api.md")
         for message in result.warnings:
@@ -113,7 +119,8 @@ app.add_typer(operator_app, name="operator")
 
 
 @operator_app.command(
-    "run", epilog="Example:\n\n  KUBECONFIG=.cluster/admin.kubeconfig seldonctl operator run --json-logs"
+    "run",
+    epilog="Example:\n\n  KUBECONFIG=.cluster/admin.kubeconfig seldonctl operator run --json-logs",
 )
 def operator_run(
     kubeconfig: str | None = typer.Option(
@@ -121,22 +128,62 @@ def operator_run(
         "--kubeconfig",
         help="Kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).",
     ),
-    health_port: int = typer.Option(8081, "--health-port", help="Port of GET /healthz (liveness and readiness)."),
+    namespace: str | None = typer.Option(
+        None,
+        "--namespace",
+        help="The only namespace whose SeldonOperators are served (default: the pod's namespace in a cluster, "
+        "else seldon-system).",
+    ),
+    allowed_namespaces: list[str] = typer.Option(
+        [],
+        "--allowed-namespace",
+        help="Another namespace the platform may put objects in (repeatable; e.g. kube-system for Seldon Core's "
+        "usage metrics). The operator needs rights there too: docs/security.md.",
+    ),
+    health_port: int = typer.Option(8081, "--health-port", help="Port of GET /healthz and GET /readyz."),
+    health_host: str = typer.Option(
+        "127.0.0.1", "--health-host", help="Address the probes listen on (0.0.0.0 in a pod, for the kubelet)."
+    ),
     metrics_port: int = typer.Option(8080, "--metrics-port", help="Port of the Prometheus metrics (0: off)."),
-    metrics_host: str = typer.Option(
-        "0.0.0.0", "--metrics-host", help="Address the metrics listen on (127.0.0.1 behind a metrics proxy)."
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address the metrics listen on."),
+    resync_interval: float | None = typer.Option(
+        None,
+        "--resync-interval",
+        min=1,
+        help="Seconds between health and drift checks of a settled platform (default 15, or "
+        "$SELDON_OPERATOR_TIMER_INTERVAL).",
+    ),
+    leader_elect: bool = typer.Option(
+        False, "--leader-elect", help="Run with other replicas: only the holder of a Lease in the namespace works."
     ),
     json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines."),
     verbose: bool = typer.Option(False, "--verbose", help="Debug logging."),
 ) -> None:
-    """Run the operator in the foreground against the current cluster, watching every namespace."""
+    """Run the operator in the foreground. It serves SeldonOperators in one namespace only (its own)."""
     # kopf is imported only when the operator runs: render and the other commands stay light.
     from seldon_meta_operator.operator import runner  # noqa: PLC0415
+    from seldon_meta_operator.operator.config import (  # noqa: PLC0415
+        OperatorConfig,
+        default_namespace,
+        interval_from_env,
+    )
 
+    interval = resync_interval or interval_from_env()
+    config = OperatorConfig(
+        namespace=namespace or default_namespace(),
+        allowed_namespaces=frozenset(allowed_namespaces),
+        kubeconfig=kubeconfig,
+        health_host=health_host,
+        health_port=health_port,
+        interval=interval,
+        progress_interval=min(2.0, interval),
+        leader_election=leader_elect,
+        identity=os.environ.get("POD_NAME") or socket.gethostname(),
+    )
     if kubeconfig:
         os.environ["KUBECONFIG"] = kubeconfig
     runner.run(
-        liveness_port=health_port,
+        config,
         metrics_port=metrics_port or None,
         metrics_host=metrics_host,
         json_logs=json_logs,

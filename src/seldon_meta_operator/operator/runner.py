@@ -7,43 +7,59 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import kopf
 from prometheus_client import start_http_server
 
 import seldon_meta_operator.operator.handlers as _handlers  # registers the handlers
+import seldon_meta_operator.operator.login as _login  # noqa: F401  (registers the login handler)
+from seldon_meta_operator.operator.config import OperatorConfig
+
+#: Python's JSON decoder recurses once per nesting level and stops at the recursion limit (1,000 by default),
+#: while the API server stores objects nested up to 10,000 levels. Without this, one deeply nested SeldonOperator
+#: makes kopf's watch stream raise RecursionError, and the operator exits and cannot start again while that object
+#: exists (issue 8). The reconcile refuses such a spec with a short InvalidSpec before walking it recursively.
+RECURSION_LIMIT = 25_000
 
 
 def run(
+    config: OperatorConfig,
     *,
-    liveness_host: str = "0.0.0.0",
-    liveness_port: int = 8081,
     metrics_port: int | None = 8080,
-    metrics_host: str = "0.0.0.0",
+    metrics_host: str = "127.0.0.1",
     json_logs: bool = False,
     verbose: bool = False,
-    namespace: str | None = None,
 ) -> None:
-    """Run until interrupted. Probes: ``GET /healthz`` on the liveness port (kopf's own endpoint)."""
-    assert _handlers.reconcile  # the import above has side effects; keep it explicit
+    """Run until SIGTERM or SIGINT. Probes: ``GET /healthz`` and ``GET /readyz`` on ``config.health_port``."""
+    assert _handlers.on_event  # the import above has side effects; keep it explicit
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     kopf.configure(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.PLAIN,
     )
     if not verbose:
-        # kopf reports every handler and timer run at INFO; our own logger reports changes (house style §7).
+        # kopf reports every handler run at INFO; our own logger reports changes (house style §7).
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("seldon_meta_operator").setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("seldon_meta_operator").info(
+        "Starting",
+        extra={
+            "namespace": config.namespace,
+            "allowed_namespaces": ",".join(sorted(config.allowed_namespaces)),
+            "leader_election": config.leader_election,
+        },
+    )
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host)
     asyncio.run(
         kopf.operator(
             standalone=True,
-            clusterwide=namespace is None,
-            namespaces=[namespace] if namespace else [],
-            liveness_endpoint=f"http://{liveness_host}:{liveness_port}/healthz",
+            clusterwide=False,
+            namespaces=[config.namespace],
+            memo=kopf.Memo(config=config),
         )
     )

@@ -340,7 +340,19 @@ def check_platforms(facts: Facts) -> list[Finding]:
             )
         ]
     findings: list[Finding] = []
-    active = [p for p in facts.platforms if not p["metadata"].get("deletionTimestamp")]
+    served = [p for p in facts.platforms if p["metadata"].get("namespace") == facts.operator_namespace]
+    outside = sorted(_ref(p) for p in facts.platforms if p["metadata"].get("namespace") != facts.operator_namespace)
+    if outside:
+        findings.append(
+            Finding(
+                "SeldonOperators outside the operator's namespace",
+                Level.FAIL,
+                f"{', '.join(outside)}: ignored; the operator serves only {facts.operator_namespace}",
+                f"create SeldonOperators in {facts.operator_namespace} only (a cluster-admin act) and delete these: "
+                "kubectl delete seldonoperator -n NAMESPACE NAME",
+            )
+        )
+    active = [p for p in served if not p["metadata"].get("deletionTimestamp")]
     if len(active) > 1:
         oldest = min(active, key=lambda p: p["metadata"].get("creationTimestamp", ""))
         others = sorted(_ref(p) for p in active if p is not oldest)
@@ -352,7 +364,7 @@ def check_platforms(facts: Facts) -> list[Finding]:
                 "delete the extra SeldonOperators: kubectl delete seldonoperator -n NAMESPACE NAME",
             )
         )
-    for body in sorted(facts.platforms, key=_ref):
+    for body in sorted(served, key=_ref):
         findings += check_platform(facts, body)
     return findings
 

@@ -1,12 +1,13 @@
 """reconcile_platform: one level-based pass from a SeldonOperator to the cluster, and its removal.
 
-Layer: reconcile (the only place that sequences I/O). Called by the kopf glue on resume, create, update and on a
-timer, and by ``seldonctl``. The body is a straight script (house style §4):
+Layer: reconcile (the only place that sequences I/O). Called by the operator's worker (operator/worker.py) and
+by ``seldonctl``. The body is a straight script (house style §4):
 
-1. refuse a second platform; 2. validate; 3. gather facts (served CRDs); 4. ensure generated Secrets and the
-webhook certificate; 5. render (pure); 6. apply each component in dependency order, only what changed or
-drifted (so a steady pass writes nothing); 7. prune what is no longer rendered; 8. evaluate health; 9. build
-the status and write it once, only if it changed.
+1. refuse a second platform in the namespace; 2. validate; 3. gather facts (served CRDs); 4. render (pure), with
+the webhook certificate; 5. record the inventory ahead of the apply when it grows (crash-safe prune); 6. ensure
+generated Secrets; 7. apply each component in dependency order, only what changed or drifted (so a steady pass
+writes nothing); 8. prune what is no longer rendered; 9. evaluate health; 10. build the status and write it
+once, only if it changed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from seldon_meta_operator.render.ownership import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     PLATFORM_LABEL,
+    PLATFORM_NAMESPACE_LABEL,
+    PLATFORM_UID_LABEL,
     object_key,
     parse_key,
 )
@@ -85,13 +88,22 @@ def _sort_key(body: Mapping[str, Any]) -> tuple[str, str, str]:
     return (meta.get("creationTimestamp", ""), meta.get("namespace", ""), meta.get("name", ""))
 
 
-async def active_platform(kube: Kube) -> Mapping[str, Any] | None:
-    """The SeldonOperator that owns the platform: the oldest one (one platform per cluster)."""
-    items = [x for x in await kube.list(API_VERSION, KIND) if not x["metadata"].get("deletionTimestamp")]
+async def active_platform(kube: Kube, namespace: str) -> Mapping[str, Any] | None:
+    """The SeldonOperator that owns the platform: the oldest one in the operator's namespace (the only one the
+    operator serves; a SeldonOperator elsewhere can never take over, issue 8)."""
+    items = [x for x in await kube.list(API_VERSION, KIND, namespace) if not x["metadata"].get("deletionTimestamp")]
     return min(items, key=_sort_key) if items else None
 
 
-async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock = utcnow) -> Outcome:
+async def reconcile_platform(
+    body: Mapping[str, Any],
+    kube: Kube,
+    clock: Clock = utcnow,
+    *,
+    allowed_namespaces: frozenset[str] = frozenset(),
+) -> Outcome:
+    """One pass for ``body``, a SeldonOperator in the operator's namespace. ``allowed_namespaces``: the other
+    namespaces the cluster admin lets the platform write to (the operator's ``--allowed-namespace``)."""
     meta = body["metadata"]
     name, namespace = meta["name"], meta.get("namespace", "default")
     generation = meta.get("generation")
@@ -121,7 +133,7 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
         return outcome
 
     # 1. One platform per cluster: a second SeldonOperator is refused and touches nothing.
-    active = await active_platform(kube)
+    active = await active_platform(kube, namespace)
     if active is not None and active["metadata"].get("uid") != meta.get("uid"):
         other = f"{active['metadata'].get('namespace')}/{active['metadata']['name']}"
         problem = Problem(
@@ -147,8 +159,16 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
     owner = owner_reference(body)
 
     # 4 and 5. Secrets first (render needs the webhook CA), then render.
+    render = functools.partial(
+        render_platform,
+        resource,
+        facts,
+        owner_uid=meta.get("uid"),
+        crd_uid=crd_uid,
+        allowed_namespaces=allowed_namespaces,
+    )
     try:
-        result = render_platform(resource, facts, owner_uid=meta.get("uid"), crd_uid=crd_uid)
+        result = render()
     except SpecError as exc:
         return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
     writes = 0
@@ -160,18 +180,31 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
         if wrote:
             writes += 1
             events.append(Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"))
-        result = render_platform(
-            resource, facts, owner_uid=meta.get("uid"), crd_uid=crd_uid, webhook_ca_bundle=ca_bundle
-        )
-    secret_keys: dict[str, list[str]] = {}
+        result = render(webhook_ca_bundle=ca_bundle)
+    secret_keys: dict[str, list[str]] = {
+        comp.name: [f"v1/Secret/{spec.namespace}/{spec.name}" for spec in comp.secrets if not _retained(spec, resource)]
+        for comp in result.components
+    }
+
+    # Write-ahead inventory (issue 9): before anything new is created, the status lists it, so an object can never
+    # be forgotten by a crash between its apply and the status write at the end of the pass.
+    ahead = inventory_ahead(old_inventory, result, secret_keys)
+    if ahead != old_inventory:
+        await write_status(kube, name, namespace, old_status, {"inventory": ahead})
+        writes += 1
+        old_status = {**old_status, "inventory": ahead}
+        logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
+
     for comp in result.components:
         for spec in comp.secrets:
-            retained = spec.data and resource.spec.retain_data
+            retained = _retained(spec, resource)
             if await ensure_generated_secret(kube, spec, name, comp.name, None if retained else owner):
                 writes += 1
+                logger.info(
+                    "Generated Secret",
+                    extra={"component": comp.name, "object": f"v1/Secret/{spec.namespace}/{spec.name}"},
+                )
                 events.append(Event("Normal", "SecretGenerated", f"Generated Secret {spec.namespace}/{spec.name}"))
-            if not retained:
-                secret_keys.setdefault(comp.name, []).append(f"v1/Secret/{spec.namespace}/{spec.name}")
 
     # 6. Apply, component by component.
     applier = Applier(kube, name)
@@ -233,6 +266,27 @@ async def reconcile_platform(body: Mapping[str, Any], kube: Kube, clock: Clock =
     return await finish(outcomes, inventory, prune_problem, events, writes)
 
 
+def _retained(spec: Any, resource: Any) -> bool:
+    """A generated credential whose data volume is retained is retained with it (issue 9)."""
+    return bool(spec.data and resource.spec.retain_data)
+
+
+def inventory_ahead(
+    old: Mapping[str, list[str]], result: Any, secret_keys: Mapping[str, list[str]]
+) -> dict[str, list[str]]:
+    """The old inventory plus every key this pass may create (pure). Narrowed to the rendered set at the end of
+    the pass, after prune."""
+    ahead = {k: list(v) for k, v in old.items()}
+    for comp in result.components:
+        if not comp.enabled:
+            continue
+        keys = {object_key(m) for m in comp.manifests} | set(secret_keys.get(comp.name, []))
+        merged = sorted(set(ahead.get(comp.name, [])) | keys)
+        if merged:
+            ahead[comp.name] = merged
+    return ahead
+
+
 def missing_hint(missing: list[Prerequisite]) -> str:
     """One sentence per install hint, naming the kinds that are not served."""
     by_hint: dict[str, list[str]] = {}
@@ -279,12 +333,20 @@ class Applier:
             why = changes.needs_apply(desired, live)
             if why is None:
                 continue
-            logger.info(
-                "Applying object",
-                extra={"component": comp.name, "object": object_key(manifest), "why": why, "replicas_owner": other},
-            )
             self.live[object_key(manifest)] = await self.kube.apply(desired, force=True)
             writes += 1
+            meta = manifest["metadata"]
+            logger.info(
+                "Applied object",
+                extra={
+                    "component": comp.name,
+                    "kind": manifest["kind"],
+                    "namespace": meta.get("namespace", ""),
+                    "object_name": meta["name"],
+                    "why": why,
+                    **({"replicas_owner": other} if other else {}),
+                },
+            )
             if manifest["kind"] == "CustomResourceDefinition":
                 await self._wait_established(manifest["metadata"]["name"])
         return writes
@@ -332,7 +394,16 @@ async def prune(
                 if await kube.delete(api_version, kind, obj_name, ns or None):
                     deleted += 1
                     OBJECTS_PRUNED.labels(comp_name).inc()
-                    logger.info("Deleted object", extra={"component": comp_name, "object": key})
+                    logger.info(
+                        "Pruned object",
+                        extra={
+                            "component": comp_name,
+                            "kind": kind,
+                            "namespace": ns,
+                            "object_name": obj_name,
+                            "why": "no longer rendered",
+                        },
+                    )
             except UnknownKindError:
                 continue  # its CRD is gone, and the object with it
             except KubeError as exc:
@@ -374,12 +445,12 @@ def _transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[E
 
 
 @functools.cache
-def foreign_kinds() -> list[tuple[str, str]]:
-    """(apiVersion, kind) of every object the platform can place outside the SeldonOperator's namespace
+def foreign_kinds() -> list[tuple[str, str, bool]]:
+    """(apiVersion, kind, namespaced) of every object the platform can place outside the SeldonOperator's namespace
     (cluster-scoped, or in another namespace): what a clean-up must scan for, derived from every variant of a
     full render (pure and fixed for this code, so computed once)."""
     kinds = {
-        (m["apiVersion"], m["kind"])
+        (m["apiVersion"], m["kind"], "namespace" in m["metadata"])
         for m in render_everything(namespace=_SCAN_NAMESPACE)
         if m["kind"] != "CustomResourceDefinition" and m["metadata"].get("namespace") != _SCAN_NAMESPACE
     }
@@ -389,39 +460,54 @@ def foreign_kinds() -> list[tuple[str, str]]:
 _SCAN_NAMESPACE = "scan"
 
 
-async def cleanup_platform(kube: Kube, name: str, status: Mapping[str, Any] | None = None) -> int:
-    """Delete what a removed SeldonOperator left outside its namespace (its own namespace is emptied by the
-    garbage collector through owner references). Returns the number of objects deleted."""
+async def cleanup_platform(kube: Kube, uid: str, namespaces: frozenset[str] | None = frozenset()) -> int:
+    """Delete what a removed SeldonOperator (by ``uid``, never by name: issue 8) left outside its namespace; its own
+    namespace is emptied by the garbage collector through owner references. Cluster-scoped kinds are listed by
+    label; namespaced ones in ``namespaces``: the operator's allowed namespaces, the only other namespaces the
+    platform may write to (None: every namespace, for ``seldonctl uninstall`` run by an admin).
+    Returns the number of objects deleted."""
+    return await _delete_where(kube, namespaces, lambda labels: labels.get(PLATFORM_UID_LABEL) == uid)
+
+
+async def _delete_where(kube: Kube, namespaces: frozenset[str] | None, doomed: Callable[[dict[str, str]], bool]) -> int:
     deleted = 0
-    selector = {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: name}
-    for api_version, kind in foreign_kinds():
-        try:
-            items = await kube.list(api_version, kind, None, selector)
-        except UnknownKindError:
-            continue
-        for item in items:
-            meta = item["metadata"]
-            if await kube.delete(api_version, kind, meta["name"], meta.get("namespace")):
-                deleted += 1
+    for api_version, kind, namespaced in foreign_kinds():
+        scopes: list[str | None] = [None] if not namespaced or namespaces is None else [*sorted(namespaces)]
+        for scope in scopes:
+            try:
+                items = await kube.list(api_version, kind, scope, {MANAGED_BY_LABEL: MANAGED_BY})
+            except UnknownKindError:
+                break
+            for item in items:
+                meta = item["metadata"]
+                if not doomed(meta.get("labels") or {}):
+                    continue
+                if await kube.delete(api_version, kind, meta["name"], meta.get("namespace")):
+                    deleted += 1
+                    logger.info(
+                        "Deleted object",
+                        extra={
+                            "kind": kind,
+                            "namespace": meta.get("namespace", ""),
+                            "object_name": meta["name"],
+                            "why": "its SeldonOperator is gone",
+                        },
+                    )
     return deleted
 
 
-async def sweep_orphans(kube: Kube) -> int:
-    """On start-up: remove objects outside any namespace's garbage collection whose SeldonOperator is gone (it
-    was deleted while the operator was down)."""
-    platforms = {x["metadata"]["name"] for x in await kube.list(API_VERSION, KIND)}
-    orphans: set[str] = set()
-    for api_version, kind in foreign_kinds():
-        try:
-            items = await kube.list(api_version, kind, None, {MANAGED_BY_LABEL: MANAGED_BY})
-        except UnknownKindError:
-            continue
-        orphans.update(
-            label
-            for item in items
-            if (label := (item["metadata"].get("labels") or {}).get(PLATFORM_LABEL)) and label not in platforms
-        )
-    deleted = 0
-    for name in sorted(orphans):
-        deleted += await cleanup_platform(kube, name)
-    return deleted
+async def sweep_orphans(kube: Kube, namespace: str, allowed_namespaces: frozenset[str] = frozenset()) -> int:
+    """On start-up (and on becoming the leader): remove objects outside any namespace's garbage collection whose
+    SeldonOperator in ``namespace`` is gone (it was deleted while the operator was down). Objects of platforms of
+    other namespaces (another operator's) are never touched."""
+    live = await kube.list(API_VERSION, KIND, namespace)
+    uids = {x["metadata"].get("uid") for x in live}
+    names = {x["metadata"]["name"] for x in live}
+
+    def orphan(labels: dict[str, str]) -> bool:
+        if labels.get(PLATFORM_NAMESPACE_LABEL) != namespace:
+            return False
+        uid = labels.get(PLATFORM_UID_LABEL)
+        return uid not in uids if uid else labels.get(PLATFORM_LABEL) not in names
+
+    return await _delete_where(kube, allowed_namespaces, orphan)

@@ -13,6 +13,16 @@ from typing import Any
 
 from seldon_meta_operator.api import conditions as c
 
+#: Longest message written to status (conditions and components). A SpecError may quote user input; a status
+#: write must never exceed the API server's limits, nor echo a huge value back (issue 8).
+MAX_MESSAGE = 1024
+ELIDED = " … (message truncated)"
+
+
+def cap_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying that it was cut."""
+    return text if len(text) <= limit else text[: limit - len(ELIDED)] + ELIDED
+
 
 @dataclass(frozen=True)
 class ComponentOutcome:
@@ -47,7 +57,13 @@ def set_condition(
     out: list[dict[str, Any]] = []
     previous = next((dict(x) for x in current if x.get("type") == type_), None)
     transition = previous["lastTransitionTime"] if previous and previous.get("status") == status else now
-    new = {"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": transition}
+    new = {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": cap_message(message),
+        "lastTransitionTime": transition,
+    }
     if generation is not None:
         new["observedGeneration"] = generation
     placed = False
@@ -118,7 +134,7 @@ def build_status(
                 "enabled": x.enabled,
                 "ready": x.ready,
                 "reason": x.reason,
-                "message": x.message,
+                "message": cap_message(x.message),
                 "objects": x.objects,
             }
             for x in components

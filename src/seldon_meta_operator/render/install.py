@@ -4,18 +4,24 @@ Layer: render (pure). Called by ``cli/generated.py`` (``seldonctl generate deplo
 re-derive the manifest and compare it with the checked-in file.
 
 The manifest holds, in apply order (no Namespace: the documentation creates it first): the SeldonOperator CRD,
-the operator's ServiceAccount, its ClusterRoles and bindings, the metrics Service, a NetworkPolicy and the
-Deployment ``seldon-operator-controller-manager`` (two containers, as the product documentation shows READY 2/2).
+the operator's ServiceAccount, its roles and bindings, a ValidatingAdmissionPolicy that keeps SeldonOperators in
+the operator's namespace, the metrics Service, a NetworkPolicy and the Deployment
+``seldon-operator-controller-manager`` (two containers, as the product documentation shows READY 2/2).
 
-RBAC is derived, never written by hand. The union of several "everything on" renders (``PLATFORM_VARIANTS``) gives:
+RBAC is derived, never written by hand, and least-privilege (issue 8). The union of several "everything on"
+renders (``PLATFORM_VARIANTS``) gives two roles:
 
-1. every (group, resource) the platform renders, with the verbs the operator's code uses on it
-   (``MANAGE_VERBS``); CustomResourceDefinitions are read, created, and patched by name only, never deleted;
-2. every rule of every rendered Role and ClusterRole: Kubernetes refuses to let anyone create a role granting
-   permissions it does not hold itself, unless it has ``escalate``/``bind``, which we do not grant;
-3. what the operator itself needs (``OWN_RULES``): its own resource and its status, Events, Secrets.
+1. ``seldon-operator-manager-role``, a ClusterRole bound cluster-wide, for cluster-scoped objects only: CRDs are
+   read, created and patched by name (never deleted); every other cluster-scoped kind the platform renders is read,
+   and created, patched and deleted only by the names the platform gives them (``resourceNames``); and ``bind`` and
+   ``escalate`` on exactly the ClusterRoles the platform creates or binds, so the operator no longer needs to hold
+   every permission it grants (no cluster-wide Secrets, no ``nodes/proxy``).
+2. ``seldon-operator-namespace-role``, a ClusterRole bound only by RoleBindings: in the operator's namespace here,
+   and by the admin in each namespace listed with ``--allowed-namespace``. It manages the namespaced kinds the
+   platform renders (``MANAGE_VERBS``), ``bind``/``escalate`` on the Roles it creates by name, and what the
+   operator itself needs (``OWN_NAMESPACED_RULES``): its SeldonOperators and their status, Events, the leader Lease.
 
-The rules are then merged per API group into a deterministic, readable list. No wildcard is ever written.
+The rules are merged per API group into a deterministic, readable list. No wildcard is ever written.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ NAMESPACE = "seldon-system"
 NAME = "seldon-operator-controller-manager"  # the Deployment and the ServiceAccount (the seed's pod name)
 MANAGER_ROLE = "seldon-operator-manager-role"
 MANAGER_BINDING = "seldon-operator-manager-rolebinding"
+#: Bound in the operator's namespace by the manifest, and by the admin in every ``--allowed-namespace``.
+NAMESPACE_ROLE = "seldon-operator-namespace-role"
+NAMESPACE_BINDING = "seldon-operator-namespace-rolebinding"
+#: Refuses SeldonOperators outside the operator's namespace at admission (Kubernetes >= 1.30).
+ADMISSION_POLICY = "seldon-operator-namespace-only"
+LEASE = "seldon-meta-operator"
 PROXY_ROLE = "seldon-operator-proxy-role"
 PROXY_BINDING = "seldon-operator-proxy-rolebinding"
 METRICS_READER_ROLE = "seldon-operator-metrics-reader"
@@ -68,20 +80,26 @@ CRD_GROUP = "apiextensions.k8s.io"
 #: object is absent), ``delete`` (prune and clean-up). It never calls ``update`` or ``watch`` on them.
 MANAGE_VERBS = ("create", "delete", "get", "list", "patch")
 
-#: What the operator needs besides the objects it renders, each with the code that needs it.
-OWN_RULES: tuple[Rule, ...] = (
-    # kopf watches SeldonOperators cluster-wide and patches its annotations (progress and diff-base storage).
-    {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "patch", "watch"]},
-    # reconcile/reconciler.py write_status: one merge patch of the status subresource.
+#: What the operator needs in its own namespace besides the objects it renders, each with the code that needs it.
+OWN_NAMESPACED_RULES: tuple[Rule, ...] = (
+    # kopf watches SeldonOperators in the operator's namespace only (operator/handlers.py); the worker reads them.
+    {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
+    # reconcile/reconciler.py write_status: merge patches of the status subresource.
     {"apiGroups": [GROUP], "resources": [f"{PLURAL}/status"], "verbs": ["get", "patch"]},
-    # kopf's resource observer lists and watches CRDs; kube/client.py lists them to learn served kinds, and the
-    # reconciler reads our CRD's uid (the owner of cluster-scoped objects) and waits for CRDs to be Established.
-    {"apiGroups": [CRD_GROUP], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
-    # kopf.event and kopf's own postings: core v1 Events only (kopf 1.45 never posts events.k8s.io Events).
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    # reconcile/events.py: events.k8s.io Events, with their series updated by patch.
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     # reconcile/secrets.py: generated credentials (read, created once) and the webhook certificate (applied);
     # prune deletes those listed in the inventory.
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "patch"]},
+    # operator/leader.py: the leader-election Lease.
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]},
+)
+
+#: What the operator needs cluster-wide besides the objects it renders.
+OWN_CLUSTER_RULES: tuple[Rule, ...] = (
+    # kopf's resource observer lists and watches CRDs; kube/client.py lists them to learn served kinds, and the
+    # reconciler reads our CRD's uid (the owner of cluster-scoped objects) and waits for CRDs to be Established.
+    {"apiGroups": [CRD_GROUP], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
 )
 
 #: Plurals of custom kinds the platform renders but does not define (their CRDs come with Istio, Knative,
@@ -134,6 +152,11 @@ PLATFORM_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
+#: Namespaces besides the platform's that the variants put objects in (usage metrics, Argo CD). The policy
+#: (render/policy.py) refuses them unless the operator runs with ``--allowed-namespace`` for them.
+VARIANT_NAMESPACES = frozenset({"kube-system", "argocd"})
+
+
 def render_everything(registry: tuple[Component, ...] = REGISTRY, namespace: str = NAMESPACE) -> list[Manifest]:
     """Every object of every variant in ``PLATFORM_VARIANTS``, offline (every prerequisite assumed served), for a
     SeldonOperator in ``namespace``: what the platform can ever create (RBAC, clean-up scans, data volumes)."""
@@ -148,7 +171,7 @@ def render_everything(registry: tuple[Component, ...] = REGISTRY, namespace: str
             },
             source=f"install RBAC variant {title!r}",
         )
-        out += render_platform(resource, registry=registry).manifests
+        out += render_platform(resource, registry=registry, allowed_namespaces=VARIANT_NAMESPACES).manifests
     return out
 
 
@@ -282,44 +305,82 @@ def plural_resolver(manifests: Sequence[Manifest], builtin: PluralOf) -> Callabl
     return plural
 
 
-def managed_rules(manifests: Sequence[Manifest], plural: Callable[[str, str], str]) -> list[Rule]:
-    """Rules for managing every kind among ``manifests`` (item 1 of the module docstring)."""
-    rules: list[Rule] = []
-    kinds = sorted({(m["apiVersion"], m["kind"]) for m in manifests})
-    for api_version, kind in kinds:
-        group = _group(api_version)
-        if kind == "CustomResourceDefinition":
-            # Applied (created, then patched by name); prune never deletes a CRD (it would delete every object
-            # of it), so no delete, and no patch of CRDs the platform does not render.
-            names = sorted({m["metadata"]["name"] for m in manifests if m["kind"] == kind})
-            rules.append({"apiGroups": [group], "resources": ["customresourcedefinitions"], "verbs": ["create"]})
-            rules.append(
-                {
-                    "apiGroups": [group],
-                    "resources": ["customresourcedefinitions"],
-                    "resourceNames": names,
-                    "verbs": ["patch"],
-                }
-            )
-            continue
-        rules.append({"apiGroups": [group], "resources": [plural(api_version, kind)], "verbs": list(MANAGE_VERBS)})
-    return rules
+def _names(manifests: Sequence[Manifest], kind: str) -> list[str]:
+    return sorted({m["metadata"]["name"] for m in manifests if m["kind"] == kind})
 
 
-def rendered_role_rules(manifests: Sequence[Manifest]) -> list[Rule]:
-    """Every rule of every rendered Role and ClusterRole (item 2 of the module docstring)."""
+def _bound_roles(manifests: Sequence[Manifest], kind: str) -> list[str]:
+    """Names of the ``kind`` (Role or ClusterRole) that rendered bindings refer to."""
+    return sorted(
+        {
+            m["roleRef"]["name"]
+            for m in manifests
+            if m["kind"] in ("RoleBinding", "ClusterRoleBinding") and m.get("roleRef", {}).get("kind") == kind
+        }
+    )
+
+
+def _bind_escalate(resource: str, names: Sequence[str]) -> list[Rule]:
+    """``bind`` and ``escalate`` on exactly ``names``: creating or binding a role needs no longer holding every
+    permission in it (RBAC's escalation check), and only these roles can be written or bound."""
+    if not names:
+        return []
     return [
-        copy.deepcopy(rule)
-        for m in manifests
-        if m["kind"] in ("Role", "ClusterRole") and _group(m["apiVersion"]) == RBAC_GROUP
-        for rule in m.get("rules") or []
+        {
+            "apiGroups": [RBAC_GROUP],
+            "resources": [resource],
+            "resourceNames": list(names),
+            "verbs": ["bind", "escalate"],
+        }
     ]
 
 
-def operator_rules(manifests: Sequence[Manifest], builtin: PluralOf) -> list[Rule]:
-    """The rules of the manager ClusterRole for a platform that renders ``manifests``."""
+def cluster_rules(manifests: Sequence[Manifest], plural: Callable[[str, str], str]) -> list[Rule]:
+    """The cluster-wide ClusterRole (item 1 of the module docstring)."""
+    rules: list[Rule] = list(OWN_CLUSTER_RULES)
+    cluster_scoped = [m for m in manifests if "namespace" not in m["metadata"]]
+    for api_version, kind in sorted({(m["apiVersion"], m["kind"]) for m in cluster_scoped}):
+        group, resource = _group(api_version), plural(api_version, kind)
+        names = _names(cluster_scoped, kind)
+        if kind == "CustomResourceDefinition":
+            # Applied (created, then patched by name); prune never deletes a CRD (it would delete every object
+            # of it), so no delete, and no patch of CRDs the platform does not render.
+            rules.append(
+                {"apiGroups": [group], "resources": [resource], "resourceNames": names, "verbs": ["create", "patch"]}
+            )
+            continue
+        # Reads are not restricted by name (a list cannot be); writes are: server-side apply authorises the create
+        # of a missing object with its name, so ``resourceNames`` covers create, patch and delete.
+        rules.append({"apiGroups": [group], "resources": [resource], "verbs": ["get", "list"]})
+        rules.append(
+            {
+                "apiGroups": [group],
+                "resources": [resource],
+                "resourceNames": names,
+                "verbs": ["create", "delete", "patch"],
+            }
+        )
+    roles = sorted({*_names(manifests, "ClusterRole"), *_bound_roles(manifests, "ClusterRole")})
+    rules += _bind_escalate("clusterroles", roles)
+    return merge_rules(rules)
+
+
+def namespace_rules(manifests: Sequence[Manifest], plural: Callable[[str, str], str]) -> list[Rule]:
+    """The ClusterRole bound per namespace (item 2 of the module docstring)."""
+    rules: list[Rule] = list(OWN_NAMESPACED_RULES)
+    namespaced = [m for m in manifests if "namespace" in m["metadata"]]
+    for api_version, kind in sorted({(m["apiVersion"], m["kind"]) for m in namespaced}):
+        rules.append(
+            {"apiGroups": [_group(api_version)], "resources": [plural(api_version, kind)], "verbs": list(MANAGE_VERBS)}
+        )
+    rules += _bind_escalate("roles", sorted({*_names(namespaced, "Role"), *_bound_roles(namespaced, "Role")}))
+    return merge_rules(rules)
+
+
+def operator_rules(manifests: Sequence[Manifest], builtin: PluralOf) -> tuple[list[Rule], list[Rule]]:
+    """(cluster-wide rules, per-namespace rules) for a platform that renders ``manifests``."""
     plural = plural_resolver(manifests, builtin)
-    return merge_rules([*managed_rules(manifests, plural), *rendered_role_rules(manifests), *OWN_RULES])
+    return cluster_rules(manifests, plural), namespace_rules(manifests, plural)
 
 
 # --- The manifest ----------------------------------------------------------------------------------------------
@@ -333,14 +394,50 @@ def _meta(name: str, namespace: str | None = NAMESPACE) -> dict[str, Any]:
     return out
 
 
-def _binding(name: str, role: str) -> Manifest:
+def _binding(name: str, role: str, namespace: str = NAMESPACE, kind: str = "ClusterRoleBinding") -> Manifest:
     return {
         "apiVersion": RBAC_API,
-        "kind": "ClusterRoleBinding",
-        "metadata": _meta(name, None),
+        "kind": kind,
+        "metadata": _meta(name, namespace if kind == "RoleBinding" else None),
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
     }
+
+
+def admission_policy(namespace: str = NAMESPACE) -> list[Manifest]:
+    """A ValidatingAdmissionPolicy and its binding that refuse SeldonOperators outside ``namespace``: creating one
+    anywhere else fails at once with a message saying where they belong, instead of being silently ignored."""
+    message = (
+        f"SeldonOperators belong in namespace {namespace}, the Seldon Meta-Operator's own namespace; it serves no "
+        "other. Creating one is a cluster-admin act (see docs/security.md)."
+    )
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": _meta(ADMISSION_POLICY, None),
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [GROUP],
+                            "apiVersions": ["*"],
+                            "operations": ["CREATE", "UPDATE"],
+                            "resources": [PLURAL],
+                        }
+                    ]
+                },
+                "validations": [{"expression": f"request.namespace == '{namespace}'", "message": message}],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": _meta(ADMISSION_POLICY, None),
+            "spec": {"policyName": ADMISSION_POLICY, "validationActions": ["Deny"]},
+        },
+    ]
 
 
 def _security_context(uid: int) -> dict[str, Any]:
@@ -357,8 +454,8 @@ def _security_context(uid: int) -> dict[str, Any]:
 
 
 def manager_container() -> dict[str, Any]:
-    def health() -> dict[str, Any]:  # one dict per probe: a shared one would be dumped as a YAML anchor
-        return {"httpGet": {"path": "/healthz", "port": "health"}}
+    def probe(path: str) -> dict[str, Any]:  # one dict per probe: a shared one would be dumped as a YAML anchor
+        return {"httpGet": {"path": path, "port": "health"}}
 
     return {
         "name": "manager",
@@ -369,6 +466,9 @@ def manager_container() -> dict[str, Any]:
             "operator",
             "run",
             "--json-logs",
+            "--leader-elect",
+            # The kubelet probes the pod's address; the operator binds loopback unless told otherwise.
+            "--health-host=0.0.0.0",
             f"--health-port={HEALTH_PORT}",
             f"--metrics-port={METRICS_PORT}",
             # Only the proxy beside it reads the plain-HTTP metrics.
@@ -378,9 +478,10 @@ def manager_container() -> dict[str, Any]:
             {"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"},
             {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
         ],
-        # kopf answers /healthz once it runs; a pass that hangs past the timeouts is restarted.
-        "livenessProbe": {**health(), "initialDelaySeconds": 15, "periodSeconds": 20, "timeoutSeconds": 5},
-        "readinessProbe": {**health(), "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 5},
+        # /healthz fails when the worker stops making progress (operator/worker.py), so a stuck pod is restarted;
+        # /readyz says whether this replica works (leads).
+        "livenessProbe": {**probe("/healthz"), "initialDelaySeconds": 15, "periodSeconds": 20, "timeoutSeconds": 5},
+        "readinessProbe": {**probe("/readyz"), "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 5},
         # Idle, the process holds ~70 MiB (Python, kopf, lightkube, the render). Each pass lists every CRD of
         # the cluster (Istio's and Knative's are large) and the live state of ~60 objects, which briefly
         # doubles that: 256Mi requested, a 512Mi limit. CPU is spent in short bursts (render, hashes).
@@ -408,16 +509,16 @@ def proxy_container() -> dict[str, Any]:
     }
 
 
-def deployment() -> Manifest:
+def deployment(namespace: str = NAMESPACE) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(NAME),
+        "metadata": _meta(NAME, namespace),
         "spec": {
-            # One replica, replaced with Recreate: kopf runs standalone (no peering), so two operators must never
-            # overlap, as a rolling update would make them.
-            "replicas": 1,
-            "strategy": {"type": "Recreate"},
+            # Two replicas elect a leader through a Lease (--leader-elect); only the leader works, the other takes
+            # over within the lease duration. A rolling update never leaves the platform without an operator.
+            "replicas": 2,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "selector": {"matchLabels": dict(SELECTOR)},
             "template": {
                 "metadata": {
@@ -426,6 +527,20 @@ def deployment() -> Manifest:
                 },
                 "spec": {
                     "serviceAccountName": NAME,
+                    # Replicas on different nodes, where there are several: a node drain stops one at a time.
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 100,
+                                    "podAffinityTerm": {
+                                        "labelSelector": {"matchLabels": dict(SELECTOR)},
+                                        "topologyKey": "kubernetes.io/hostname",
+                                    },
+                                }
+                            ]
+                        }
+                    },
                     # The platform's many Services in this namespace need not become environment variables.
                     "enableServiceLinks": False,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -438,15 +553,29 @@ def deployment() -> Manifest:
     }
 
 
-def install_manifests(builtin: PluralOf, registry: tuple[Component, ...] = REGISTRY) -> list[Manifest]:
-    """Every document of ``deploy/seldonoperator_install.yaml``, in apply order."""
-    rules = operator_rules(render_everything(registry), builtin)
+def disruption_budget(namespace: str = NAMESPACE) -> Manifest:
+    """At most one of the two replicas is evicted at a time (drains, cluster upgrades)."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(NAME, namespace),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(SELECTOR)}},
+    }
+
+
+def install_manifests(
+    builtin: PluralOf, registry: tuple[Component, ...] = REGISTRY, namespace: str = NAMESPACE
+) -> list[Manifest]:
+    """Every document of ``deploy/seldonoperator_install.yaml`` (for the operator in ``namespace``), in apply
+    order. The role names the platform gives objects depend on the namespace, and so do the operator's rules."""
+    cluster, namespaced = operator_rules(render_everything(registry, namespace), builtin)
     return [
         # No Namespace: the documentation creates it first (`kubectl create namespace ... || true`), and
         # `kubectl delete -f` of this file must not delete the namespace, which holds the trial databases' data.
         seldonoperator_crd(),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(NAME)},
-        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": _meta(MANAGER_ROLE, None), "rules": rules},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(NAME, namespace)},
+        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": _meta(MANAGER_ROLE, None), "rules": cluster},
+        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": _meta(NAMESPACE_ROLE, None), "rules": namespaced},
         {
             "apiVersion": RBAC_API,
             "kind": "ClusterRole",
@@ -463,12 +592,14 @@ def install_manifests(builtin: PluralOf, registry: tuple[Component, ...] = REGIS
             "metadata": _meta(METRICS_READER_ROLE, None),
             "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
         },
-        _binding(MANAGER_BINDING, MANAGER_ROLE),
-        _binding(PROXY_BINDING, PROXY_ROLE),
+        _binding(MANAGER_BINDING, MANAGER_ROLE, namespace),
+        _binding(NAMESPACE_BINDING, NAMESPACE_ROLE, namespace, kind="RoleBinding"),
+        _binding(PROXY_BINDING, PROXY_ROLE, namespace),
+        *admission_policy(namespace),
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": _meta(METRICS_SERVICE),
+            "metadata": _meta(METRICS_SERVICE, namespace),
             "spec": {
                 "selector": dict(SELECTOR),
                 "ports": [{"name": "https", "port": PROXY_PORT, "targetPort": "https", "protocol": "TCP"}],
@@ -480,14 +611,15 @@ def install_manifests(builtin: PluralOf, registry: tuple[Component, ...] = REGIS
             # lets through.
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": _meta(NAME),
+            "metadata": _meta(NAME, namespace),
             "spec": {
                 "podSelector": {"matchLabels": dict(SELECTOR)},
                 "policyTypes": ["Ingress"],
                 "ingress": [{"ports": [{"port": PROXY_PORT, "protocol": "TCP"}]}],
             },
         },
-        deployment(),
+        deployment(namespace),
+        disruption_budget(namespace),
     ]
 
 

@@ -22,6 +22,11 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "seldon-meta-operator"
 PLATFORM_LABEL = f"{GROUP}/platform"
 COMPONENT_LABEL = f"{GROUP}/component"
+#: The uid of the owning SeldonOperator: clean-up and the orphan sweep select by it, never by a name alone (a
+#: same-named SeldonOperator elsewhere must not be able to make the operator delete the live platform's objects).
+PLATFORM_UID_LABEL = f"{GROUP}/platform-uid"
+#: The namespace of the owning SeldonOperator: an operator's orphan sweep touches only its own namespace's.
+PLATFORM_NAMESPACE_LABEL = f"{GROUP}/platform-namespace"
 #: Objects that must outlive the SeldonOperator (data) carry this annotation; see reconcile/prune.py.
 RETAIN_ANNOTATION = f"{GROUP}/retain"
 
@@ -59,8 +64,11 @@ def parse_key(key: str) -> tuple[str, str, str, str]:
     return api_version, kind, namespace, name
 
 
-def platform_labels(platform: str, component: str) -> dict[str, str]:
-    return {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: platform, COMPONENT_LABEL: component}
+def platform_labels(platform: str, component: str, namespace: str | None = None) -> dict[str, str]:
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: platform, COMPONENT_LABEL: component}
+    if namespace:
+        labels[PLATFORM_NAMESPACE_LABEL] = namespace
+    return labels
 
 
 def stamp(
@@ -82,7 +90,9 @@ def stamp(
     """
     out = copy.deepcopy(manifest)
     metadata: dict[str, Any] = out["metadata"]
-    metadata["labels"] = {**metadata.get("labels", {}), **platform_labels(platform, component)}
+    metadata["labels"] = {**metadata.get("labels", {}), **platform_labels(platform, component, namespace)}
+    if owner_uid:
+        metadata["labels"][PLATFORM_UID_LABEL] = owner_uid
     if out["kind"] == "CustomResourceDefinition":
         return out
     if is_namespaced(out) and metadata.get("namespace") == namespace:
