@@ -26,7 +26,6 @@ The rules are merged per API group into a deterministic, readable list. No wildc
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
