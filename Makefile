@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 
 .PHONY: all venv bin test lint format typecheck imports unit golden cluster-tests generate check-generated \
-        cluster-bin cluster-up cluster-down cluster-status prereqs-install prereqs-remove demo bench clean
+        cluster-bin cluster-up cluster-down cluster-status prereqs-install prereqs-remove demo bench clean \
+        helm-bin image
 
 all: test
 
@@ -40,7 +41,16 @@ prereqs-install: venv
 prereqs-remove: venv
 	$(PY) hack/cluster/localcluster.py prereqs remove $(or $(SET),all)
 
-## Generated files (never hand-edited): the CRD and the install manifest in deploy/
+## helm, built from hack/helm/go.mod into ~/.cache (the chart's lint, render and install tests use it)
+helm-bin:
+	bash hack/helm/build.sh
+
+## The operator's image, built offline with podman from a local Debian base and host-built wheels
+## (hack/image/build.sh); tagged as the install manifest names it. Prints its size; writes its SBOM.
+image: venv
+	bash hack/image/build.sh
+
+## Generated files (never hand-edited): the CRD and the install manifest in deploy/, the Helm chart in charts/
 generate: venv
 	$(PY) -m seldon_meta_operator.cli.main generate deploy
 
@@ -61,16 +71,18 @@ imports: venv
 unit: venv
 	$(BIN)/pytest tests/unit tests/golden
 
-cluster-tests: venv cluster-bin
+cluster-tests: venv cluster-bin helm-bin
 	$(BIN)/pytest tests/integration tests/e2e
 
-test: venv cluster-bin lint typecheck imports
+# The image is rebuilt (warm: the base and pip cache are reused) so tests/integration/test_image.py runs this code.
+test: venv cluster-bin helm-bin image lint typecheck imports
 	$(BIN)/pytest tests
 
 ## Benchmarks print figures; they assert nothing about speed.
 bench: venv cluster-bin
 	$(PY) -m benchmarks.render_bench
 	$(PY) -m benchmarks.cluster_bench
+	$(PY) -m benchmarks.leader_bench
 
 demo: venv cluster-bin
 	$(PY) hack/demo.py
