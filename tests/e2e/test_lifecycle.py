@@ -5,6 +5,7 @@ issue 8 (tenants, takeover, hostile specs) are in test_security.py.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -202,3 +203,28 @@ def test_an_idle_converged_platform_makes_no_writes(platform: Platform, prereqs:
     time.sleep(60)
     idle = delta(before, write_requests())
     assert idle == {}, f"writes while idle: {idle}"
+
+
+def test_credentials_follow_their_retained_data(platform: Platform) -> None:
+    """Issue 9: a deleted credential Secret comes back with the same value; with its copy gone too while the data
+    remains, the component stalls naming the Secret instead of locking itself out with a new password."""
+    platform.apply("builtin-trial.yaml")
+    platform.wait_ready(timeout=240)
+    original = get_json("secret", "metadata-postgres", "-n", NS)
+    password = secret_value("metadata-postgres")
+    assert password and secret_value("metadata-postgres-retained") == password
+
+    kubectl("delete", "secret", "metadata-postgres", "-n", NS)
+    poll("metadata-postgres restored", lambda: secret_value("metadata-postgres") == password, 60)
+
+    kubectl("delete", "secret", "metadata-postgres", "metadata-postgres-retained", "-n", NS)
+    cond = platform.wait_condition("Stalled", "True", "CredentialsLost")
+    assert "metadata-postgres" in cond["message"] and "data-seldon-internal-postgres-postgresql-0" in cond["message"]
+    assert secret_value("metadata-postgres") is None  # nothing generated over the old data
+
+    # The first way out: restore the Secret from a backup.
+    backup = {k: original[k] for k in ("apiVersion", "kind", "type", "data")}
+    backup["metadata"] = {"name": "metadata-postgres", "namespace": NS, "labels": original["metadata"]["labels"]}
+    kubectl("apply", "-f", "-", stdin=json.dumps(backup))
+    platform.wait_ready(timeout=120)
+    assert secret_value("metadata-postgres-retained") == password

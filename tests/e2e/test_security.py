@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ import pytest
 import yaml
 from tests.e2e.conftest import INSTALL, OperatorProcess, start_operator, stop_operator
 from tests.e2e.platform import NS, Platform, condition, example, get_json, kubectl, poll
+
+from seldon_meta_operator.operator.runner import RECURSION_LIMIT
 
 pytestmark = pytest.mark.cluster
 
@@ -229,20 +232,33 @@ def test_deleting_a_same_named_seldonoperator_elsewhere_changes_no_uid_of_the_pl
     assert set(before) <= set(after), set(before) - set(after)
 
 
-def deep(levels: int) -> dict[str, Any]:
-    node: dict[str, Any] = {"leaf": 1}
-    for _ in range(levels):
-        node = {"n": node}
-    return node
+@pytest.fixture
+def deep_decoding() -> Iterator[None]:
+    """The test reads these objects back with Python's json too, which needs the operator's recursion limit."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, RECURSION_LIMIT))
+    yield
+    sys.setrecursionlimit(before)
+
+
+def deep_json(levels: int) -> str:
+    """``{"n": {"n": ... {"leaf": 1} ...}}`` as text: Python's own json module cannot encode it past ~1,000."""
+    return '{"n":' * levels + '{"leaf":1}' + "}" * levels
 
 
 @pytest.mark.parametrize("levels", [1000, 5000], ids=["values nested 1,000 deep", "values nested 5,000 deep"])
 def test_a_deeply_nested_spec_is_explained_and_the_operator_stays_healthy_and_restarts(
-    platform: Platform, operator: OperatorProcess, operator_kubeconfig: Path, tmp_path: Path, levels: int
+    platform: Platform,
+    operator: OperatorProcess,
+    operator_kubeconfig: Path,
+    tmp_path: Path,
+    levels: int,
+    deep_decoding: None,
 ) -> None:
     doc = example("minimal.yaml")
-    doc["spec"] = {"core": {"values": {"extra": deep(levels)}}}
-    kubectl("apply", "-f", "-", stdin=json.dumps(doc))
+    doc["spec"] = {"core": {"values": {"extra": "DEEP"}}}
+    text = json.dumps(doc).replace('"DEEP"', deep_json(levels))
+    kubectl("apply", "--server-side", "-f", "-", stdin=text)
     platform.applied.append((NS, "seldonoperator-sample"))
     cond = platform.wait_condition("Stalled", "True", "InvalidSpec")
     assert "spec.core.values" in cond["message"] and len(cond["message"]) <= 1024

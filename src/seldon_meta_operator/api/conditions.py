@@ -23,5 +23,8 @@ DEPENDENCY_NOT_READY = "DependencyNotReady"  #: A component waits for another co
 PREREQUISITE_MISSING = "PrerequisiteMissing"  #: A cluster prerequisite (Istio, Knative CRDs) is absent.
 HEALTH_CHECK_FAILED = "HealthCheckFailed"  #: A workload reports failure (e.g. Deployment not progressing).
 DUPLICATE_PLATFORM = "DuplicatePlatform"  #: Another SeldonOperator already manages the platform (Stalled).
+#: A generated credential Secret and its retained copy are both gone while the data they protect remains (Stalled):
+#: a new random password would lock the component out of its own data.
+CREDENTIALS_LOST = "CredentialsLost"
 RECONCILE_ERROR = "ReconcileError"  #: An unexpected error; retried with backoff.
 DISABLED = "Disabled"  #: (component) The feature is turned off; its objects are pruned.

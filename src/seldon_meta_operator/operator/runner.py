@@ -23,6 +23,20 @@ from seldon_meta_operator.operator.config import OperatorConfig
 RECURSION_LIMIT = 25_000
 
 
+class RetriedRequestsAreWarnings(logging.Filter):
+    """kopf logs each failed attempt of a request it retries at ERROR ("Request attempt #1/9 failed; will retry",
+    e.g. 429 "storage is (re)initializing" just after a CRD is created, or an API server restart). A request that
+    is retried is the cluster's weather, not an error: such records become WARNINGs. The last attempt
+    ("escalating") stays an ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.name.startswith("kopf"):
+            text = record.getMessage()
+            if text.startswith("Request attempt") and ("will retry" in text or "will re-authenticate" in text):
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def run(
     config: OperatorConfig,
     *,
@@ -38,6 +52,8 @@ def run(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.PLAIN,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RetriedRequestsAreWarnings())
     if not verbose:
         # kopf reports every handler run at INFO; our own logger reports changes (house style §7).
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)

@@ -27,7 +27,11 @@ from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
 from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED
 from seldon_meta_operator.reconcile import changes, health
-from seldon_meta_operator.reconcile.secrets import ensure_generated_secret, ensure_webhook_cert
+from seldon_meta_operator.reconcile.secrets import (
+    ensure_generated_secret,
+    ensure_retained_secret,
+    ensure_webhook_cert,
+)
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
 from seldon_meta_operator.render.install import render_everything
 from seldon_meta_operator.render.ownership import (
@@ -195,16 +199,27 @@ async def reconcile_platform(
         old_status = {**old_status, "inventory": ahead}
         logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
 
+    lost: dict[str, str] = {}  # component -> why its credentials cannot be made (Stalled)
     for comp in result.components:
         for spec in comp.secrets:
-            retained = _retained(spec, resource)
-            if await ensure_generated_secret(kube, spec, name, comp.name, None if retained else owner):
+            ref = f"{spec.namespace}/{spec.name}"
+            if _retained(spec, resource):
+                done = await ensure_retained_secret(kube, spec, name, comp.name, data_claim_prefixes(comp))
+                if done.problem:
+                    lost[comp.name] = done.problem
+                    continue
+                if done.action:
+                    writes += 2 if done.action == "generated" else 1
+                    logger.info(
+                        "Ensured a retained credential",
+                        extra={"component": comp.name, "object": f"v1/Secret/{ref}", "action": done.action},
+                    )
+                    events.append(Event("Normal", SECRET_EVENTS[done.action], f"Secret {ref}: {done.action}"))
+                continue
+            if await ensure_generated_secret(kube, spec, name, comp.name, owner):
                 writes += 1
-                logger.info(
-                    "Generated Secret",
-                    extra={"component": comp.name, "object": f"v1/Secret/{spec.namespace}/{spec.name}"},
-                )
-                events.append(Event("Normal", "SecretGenerated", f"Generated Secret {spec.namespace}/{spec.name}"))
+                logger.info("Generated Secret", extra={"component": comp.name, "object": f"v1/Secret/{ref}"})
+                events.append(Event("Normal", "SecretGenerated", f"Generated Secret {ref}"))
 
     # 6. Apply, component by component.
     applier = Applier(kube, name)
@@ -214,6 +229,12 @@ async def reconcile_platform(
     for comp in result.components:
         if not comp.enabled:
             outcomes.append(ComponentOutcome(comp.name, comp.title, False, False, c.DISABLED, "turned off"))
+            continue
+        if comp.name in lost:  # its workloads would not open their data: apply nothing of it
+            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, c.CREDENTIALS_LOST, lost[comp.name]))
+            events.append(Event("Warning", c.CREDENTIALS_LOST, lost[comp.name]))
+            inventory[comp.name] = old_inventory.get(comp.name, [])
+            failed.add(comp.name)
             continue
         missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
         if missing:
@@ -257,13 +278,29 @@ async def reconcile_platform(
     for comp_name, keys in survivors.items():
         inventory[comp_name] = sorted({*inventory.get(comp_name, []), *keys})
     prune_problem: Problem | None = None
-    if survivors:
+    if lost:
+        prune_problem = Problem(c.CREDENTIALS_LOST, "; ".join(lost[k] for k in sorted(lost)), stalled=True)
+    elif survivors:
         prune_problem = Problem(
             c.PRUNE_FAILED, "could not delete: " + ", ".join(k for v in survivors.values() for k in v)
         )
 
     # 8 and 9. Status, written once.
     return await finish(outcomes, inventory, prune_problem, events, writes)
+
+
+#: The Event reason of each thing ensure_retained_secret may do.
+SECRET_EVENTS = {"generated": "SecretGenerated", "restored": "SecretRestored", "copied": "SecretCopied"}
+
+
+def data_claim_prefixes(comp: ComponentRender) -> list[str]:
+    """``<template>-<statefulset>-``: the names of the PersistentVolumeClaims a component's StatefulSets claim."""
+    return sorted(
+        f"{template['metadata']['name']}-{m['metadata']['name']}-"
+        for m in comp.manifests
+        if m["kind"] == "StatefulSet"
+        for template in m["spec"].get("volumeClaimTemplates") or []
+    )
 
 
 def _retained(spec: Any, resource: Any) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,84 @@ async def ensure_generated_secret(
     if await kube.get("v1", "Secret", spec.name, spec.namespace) is not None:
         return False
     return await kube.create(secret_manifest(spec, platform, component, owner)) is not None
+
+
+# --- Credentials that follow their data (issue 9) --------------------------------------------------------
+
+#: The retained copy of a retained credential Secret is named ``<name><COPY_SUFFIX>``.
+COPY_SUFFIX = "-retained"
+
+
+def copy_name(name: str) -> str:
+    return f"{name}{COPY_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class SecretOutcome:
+    """What ``ensure_retained_secret`` did: ``action`` is "", "generated", "restored" or "copied" (the retained
+    copy was made from the live Secret); ``problem`` is set when the data outlived both copies of its credentials."""
+
+    action: str = ""
+    problem: str | None = None
+
+
+def _copy_of(secret: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``secret`` under another name, keeping its data and our labels, owned by nobody and marked retained."""
+    meta = secret["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": dict(meta.get("labels") or {}),
+            "annotations": {RETAIN_ANNOTATION: "true"},
+        },
+        "type": secret.get("type", "Opaque"),
+        "data": dict(secret.get("data") or {}),
+    }
+
+
+async def ensure_retained_secret(
+    kube: Kube, spec: GeneratedSecret, platform: str, component: str, data_claims: Sequence[str]
+) -> SecretOutcome:
+    """A credential Secret whose data volumes are retained, kept in step with that data.
+
+    The Secret and a retained copy (``copy_name``) hold the same values; neither is owned, so both outlive the
+    SeldonOperator like the volumes do. A deleted Secret is restored from the copy with the same values (and the
+    copy from the Secret). Only when both are gone while any of ``data_claims`` (PersistentVolumeClaim name
+    prefixes, ``data-<statefulset>-``) still exist is nothing generated: a new password would not open the old
+    data, so the outcome is a problem naming the Secret and the two ways out. Reads first: a steady pass writes
+    nothing."""
+    live = await kube.get("v1", "Secret", spec.name, spec.namespace)
+    kept = await kube.get("v1", "Secret", copy_name(spec.name), spec.namespace)
+    if live is not None and kept is not None:
+        return SecretOutcome()
+    if live is not None:
+        await kube.create(_copy_of(live, copy_name(spec.name)))
+        return SecretOutcome("copied")
+    if kept is not None:
+        await kube.create(_copy_of(kept, spec.name))
+        return SecretOutcome("restored")
+    claims = sorted(
+        c["metadata"]["name"]
+        for c in await kube.list("v1", "PersistentVolumeClaim", spec.namespace)
+        if any(c["metadata"]["name"].startswith(prefix) for prefix in data_claims)
+    )
+    if claims:
+        return SecretOutcome(
+            problem=(
+                f"Secret {spec.namespace}/{spec.name} and its copy {copy_name(spec.name)} are gone while the data "
+                f"they open remains ({', '.join(claims)}); a new password would not open it. Either restore the "
+                f"Secret from a backup (kubectl apply), or delete those PersistentVolumeClaims to start over with "
+                "new credentials and empty data"
+            )
+        )
+    created = await kube.create(secret_manifest(spec, platform, component, None))
+    if created is None:  # another writer created it meanwhile: the next pass makes the copy
+        return SecretOutcome()
+    await kube.create(_copy_of(created, copy_name(spec.name)))
+    return SecretOutcome("generated")
 
 
 # --- Seldon Core webhook certificate -------------------------------------------------------------------
