@@ -23,7 +23,7 @@ from rich.console import Console
 from seldon_meta_operator.api.v1alpha1 import KIND, SeldonOperator
 from seldon_meta_operator.cli.common import fail
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
+from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError, UnreachableError
 from seldon_meta_operator.render.ownership import CRD_NAME
 
 T = TypeVar("T")
@@ -128,6 +128,8 @@ def run(
         return asyncio.run(main())
     except typer.Exit:
         raise
+    except UnreachableError as exc:  # kube/ maps transport errors (refused, reset, timeout) to this
+        fail(f"cannot reach the cluster{_where(server, context)}: {exc}", _UNREACHABLE_HINT, code=error_code)
     except KubeError as exc:
         fail(describe_kube_error(exc), kube_error_hint(exc), code=error_code)
     except SpecError as exc:
@@ -136,12 +138,14 @@ def run(
         if not _is_connection_error(exc):
             raise
         detail = str(exc) or type(exc).__name__
-        where = f" at {server}" if server else (f" (context {context})" if context else "")
-        fail(
-            f"cannot reach the cluster{where}: {detail}",
-            "check --kubeconfig/--context (or $KUBECONFIG) and that the API server is up: kubectl cluster-info",
-            code=error_code,
-        )
+        fail(f"cannot reach the cluster{_where(server, context)}: {detail}", _UNREACHABLE_HINT, code=error_code)
+
+
+_UNREACHABLE_HINT = "check --kubeconfig/--context (or $KUBECONFIG) and that the API server is up: kubectl cluster-info"
+
+
+def _where(server: str, context: str | None) -> str:
+    return f" at {server}" if server else (f" (context {context})" if context else "")
 
 
 # --- Reading live objects -------------------------------------------------------------------------------
