@@ -78,7 +78,7 @@ class OperatorProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_operator(kubeconfig: Path, log: Path, timer_interval: str = "3") -> OperatorProcess:
+def start_operator(kubeconfig: Path, log: Path, timer_interval: str = "30") -> OperatorProcess:
     metrics_port, health_port = _free_port(), _free_port()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "SELDON_OPERATOR_TIMER_INTERVAL": timer_interval}
     seldonctl = str(Path(sys.executable).parent / "seldonctl")

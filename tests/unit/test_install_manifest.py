@@ -346,7 +346,7 @@ def may_manage(cluster: list[dict[str, Any]], namespaced: list[dict[str, Any]], 
     elif m["kind"] == "CustomResourceDefinition":
         wanted.append((cluster, {**R([group], [resource], ["create", "patch"]), "resourceNames": [name]}))
     else:
-        wanted.append((cluster, R([group], [resource], ["get", "list"])))
+        wanted.append((cluster, R([group], [resource], ["get", "list", "watch"])))
         wanted.append((cluster, {**R([group], [resource], ["create", "patch", "delete"]), "resourceNames": [name]}))
     if m["kind"] in ("Role", "ClusterRole"):
         held = namespaced if m["kind"] == "Role" else cluster

@@ -150,7 +150,7 @@ def operator_run(
         None,
         "--resync-interval",
         min=1,
-        help="Seconds between health and drift checks of a settled platform (default 15, or "
+        help="Seconds between full re-checks of a settled platform, a safety net besides the watches (default 300, or "
         "$SELDON_OPERATOR_TIMER_INTERVAL).",
     ),
     leader_elect: bool = typer.Option(

@@ -484,3 +484,15 @@ def _generic_class(make: Any, group: str, version: str, kind: str, plural: str) 
                 raise
             _GENERIC_CLASSES[key] = existing
     return _GENERIC_CLASSES[key]
+
+
+def builtin_plural(api_version: str, kind: str) -> str | None:
+    """The resource plural of a built-in kind (lightkube-models' Kubernetes models: data shipped with the library,
+    no API call), or None for custom kinds."""
+    try:
+        model = resource_registry.load(api_version, kind)
+    except (LoadResourceError, ModuleNotFoundError, AttributeError):
+        return None
+    if model is None or not issubclass(model, lkr.Resource):
+        return None
+    return str(model._api_info.plural)

@@ -25,7 +25,7 @@ def default_namespace(service_account_dir: Path = SERVICE_ACCOUNT_DIR) -> str:
     return found or DEFAULT_NAMESPACE
 
 
-def interval_from_env(default: float = 15.0) -> float:
+def interval_from_env(default: float = 300.0) -> float:
     """``SELDON_OPERATOR_TIMER_INTERVAL`` (seconds): the tests shorten the resync interval with it."""
     try:
         return float(os.environ.get("SELDON_OPERATOR_TIMER_INTERVAL", default))
@@ -43,8 +43,8 @@ class OperatorConfig:
     kubeconfig: str | None = None
     health_host: str = "127.0.0.1"
     health_port: int = 8081
-    #: A settled platform is re-checked (health and drift) this often, seconds.
-    interval: float = 15.0
+    #: A settled platform is re-checked this often, seconds: a safety net, as changes to what it owns are watched.
+    interval: float = 300.0
     #: A platform still rolling out is re-checked this often, seconds.
     progress_interval: float = 2.0
     #: Liveness fails when the worker has made no progress for this long, seconds.

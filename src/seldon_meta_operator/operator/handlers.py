@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 import kopf
+from kopf._cogs.structs.references import Selector  # settings.watching.label_selectors' key; no public alias
 
 from seldon_meta_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
 from seldon_meta_operator.kube import Kube
@@ -29,7 +30,13 @@ from seldon_meta_operator.operator.leader import LeaderElector
 from seldon_meta_operator.operator.probes import ProbeServer
 from seldon_meta_operator.operator.worker import Worker, platform_key
 from seldon_meta_operator.reconcile.events import EventRecorder
-from seldon_meta_operator.reconcile.reconciler import Event
+from seldon_meta_operator.reconcile.reconciler import Event, managed_resources
+from seldon_meta_operator.render.ownership import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    PLATFORM_LABEL,
+    PLATFORM_NAMESPACE_LABEL,
+)
 
 log = logging.getLogger("seldon_meta_operator.operator")
 
@@ -42,6 +49,11 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     # One exact namespace: no cluster-wide scan of Namespaces (which the operator may not list) nor of CRDs; the
     # SeldonOperator CRD exists before the operator starts (the install manifest holds both).
     settings.scanning.disabled = True
+    # What we own is watched with a server-side label selector: the API server sends only our objects, so
+    # nothing grows with what other tools create (issue 12).
+    owned = f"{MANAGED_BY_LABEL}={MANAGED_BY},{PLATFORM_NAMESPACE_LABEL}={config.namespace}"
+    for res in managed_resources():
+        settings.watching.label_selectors[Selector(group=res.group, version=res.version, plural=res.plural)] = owned
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
     memo.kube = Kube.from_kubeconfig(config.kubeconfig)
@@ -121,3 +133,18 @@ async def on_event(event: Any, memo: Any, **_: Any) -> None:
     if meta.get("deletionTimestamp"):
         return  # the garbage collector removes what it owns; DELETED follows
     worker.observed(key, meta.get("generation"), (obj.get("status") or {}).get("observedGeneration"))
+
+
+async def on_owned(body: Any, memo: Any, **_: Any) -> None:
+    """An object we own changed (its status, its spec by someone else, its deletion): its platform is due in a
+    moment. Many events in that moment make one pass (the worker coalesces)."""
+    labels = (body.get("metadata") or {}).get("labels") or {}
+    worker: Worker = memo.worker
+    if labels.get(PLATFORM_NAMESPACE_LABEL) == worker.config.namespace and labels.get(PLATFORM_LABEL):
+        worker.poke((worker.config.namespace, labels[PLATFORM_LABEL]))
+
+
+for _res in managed_resources():
+    kopf.on.event(group=_res.group, version=_res.version, plural=_res.plural, labels={MANAGED_BY_LABEL: MANAGED_BY})(
+        on_owned
+    )

@@ -35,6 +35,9 @@ Key = tuple[str, str]  # (namespace, name)
 MAX_BACKOFF = 60.0
 #: The loop wakes at least this often, so its heartbeat shows it is alive even with nothing to do.
 HEARTBEAT = 5.0
+#: An event about an object we own makes its platform due after this long (seconds): a rollout sends many
+#: events within milliseconds, and they make one pass.
+COALESCE = 0.2
 #: Posts an Event about an object; set by the glue once an event recorder exists.
 EventSink = Callable[[Mapping[str, Any], Event], Awaitable[None]]
 
@@ -65,6 +68,7 @@ class Worker:
         self.cleanups: dict[str, Key] = {}  # uid -> key of a deleted SeldonOperator still to clean up after
         self.failures: dict[Key, int] = {}
         self._last_error: dict[Key, str] = {}
+        self._poked: set[Key] = set()  # changed while its pass ran: due again at once after it
         self._wake = asyncio.Event()
         self._swept = False
         self.heartbeat = clock()
@@ -84,6 +88,13 @@ class Worker:
         if uid:
             self.cleanups[uid] = key
             self._wake.set()
+
+    def poke(self, key: Key) -> None:
+        """Something the platform ``key`` owns changed: look at it soon. Unknown platforms are ignored (their
+        SeldonOperator's own event makes them known)."""
+        if key in self.due:
+            self._poked.add(key)
+            self.schedule(key, COALESCE)
 
     def schedule(self, key: Key, delay: float) -> None:
         at = self.clock() + delay
@@ -180,6 +191,7 @@ class Worker:
     async def reconcile(self, key: Key) -> None:
         namespace, name = key
         started = self.clock()
+        self._poked.discard(key)
         try:
             fresh = await self.kube.get(API_VERSION, KIND, name, namespace)
             if fresh is None or fresh["metadata"].get("deletionTimestamp"):
@@ -199,7 +211,7 @@ class Worker:
         self._last_error.pop(key, None)
         if key in self.due:  # not deleted while the pass ran
             after = recheck_after(outcome.status, self.config.interval, self.config.progress_interval)
-            self.due[key] = self.clock() + after
+            self.due[key] = self.clock() + (COALESCE if key in self._poked else after)
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
             await self._emit(fresh, event)

@@ -25,6 +25,7 @@ from seldon_meta_operator.components.base import ClusterFacts, Manifest, Prerequ
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
+from seldon_meta_operator.kube.client import builtin_plural
 from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED
 from seldon_meta_operator.reconcile import changes, health
 from seldon_meta_operator.reconcile.secrets import (
@@ -33,7 +34,7 @@ from seldon_meta_operator.reconcile.secrets import (
     ensure_webhook_cert,
 )
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
-from seldon_meta_operator.render.install import render_everything
+from seldon_meta_operator.render.install import plural_resolver, render_everything
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
     MANAGED_BY,
@@ -495,6 +496,28 @@ def foreign_kinds() -> list[tuple[str, str, bool]]:
 
 
 _SCAN_NAMESPACE = "scan"
+
+
+@dataclass(frozen=True)
+class ManagedResource:
+    group: str
+    version: str
+    plural: str
+    namespaced: bool
+
+
+@functools.cache
+def managed_resources() -> tuple[ManagedResource, ...]:
+    """Every resource the platform can create (from every variant of a full render), plus the Secrets the
+    reconcile generates: what the operator watches, by label, to react to changes of what it owns."""
+    manifests = render_everything(namespace=_SCAN_NAMESPACE)
+    plural = plural_resolver(manifests, builtin_plural)
+    kinds = {(m["apiVersion"], m["kind"], "namespace" in m["metadata"]) for m in manifests} | {("v1", "Secret", True)}
+    out = set()
+    for api_version, kind, namespaced in kinds:
+        group, _, version = api_version.rpartition("/")
+        out.add(ManagedResource(group, version, plural(api_version, kind), namespaced))
+    return tuple(sorted(out, key=lambda r: (r.group, r.plural)))
 
 
 async def cleanup_platform(kube: Kube, uid: str, namespaces: frozenset[str] | None = frozenset()) -> int:

@@ -76,8 +76,9 @@ CRD_GROUP = "apiextensions.k8s.io"
 
 #: The verbs the operator uses on every kind it renders: ``Kube.list`` (the applier reads our objects once per
 #: kind and namespace; clean-up lists by label), ``get``, server-side apply (``patch``, and ``create`` when the
-#: object is absent), ``delete`` (prune and clean-up). It never calls ``update`` or ``watch`` on them.
-MANAGE_VERBS = ("create", "delete", "get", "list", "patch")
+#: object is absent), ``delete`` (prune and clean-up), ``watch`` (kopf watches them by label, so a change to what
+#: we own triggers a pass at once). It never calls ``update`` on them.
+MANAGE_VERBS = ("create", "delete", "get", "list", "patch", "watch")
 
 #: What the operator needs in its own namespace besides the objects it renders, each with the code that needs it.
 OWN_NAMESPACED_RULES: tuple[Rule, ...] = (
@@ -89,7 +90,8 @@ OWN_NAMESPACED_RULES: tuple[Rule, ...] = (
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     # reconcile/secrets.py: generated credentials (read, created once) and the webhook certificate (applied);
     # prune deletes those listed in the inventory.
-    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "patch"]},
+    # The operator watches its own Secrets (label-selected) to restore a deleted one at once.
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
     # operator/leader.py: the leader-election Lease.
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]},
 )
@@ -350,7 +352,7 @@ def cluster_rules(manifests: Sequence[Manifest], plural: Callable[[str, str], st
             continue
         # Reads are not restricted by name (a list cannot be); writes are: server-side apply authorises the create
         # of a missing object with its name, so ``resourceNames`` covers create, patch and delete.
-        rules.append({"apiGroups": [group], "resources": [resource], "verbs": ["get", "list"]})
+        rules.append({"apiGroups": [group], "resources": [resource], "verbs": ["get", "list", "watch"]})
         rules.append(
             {
                 "apiGroups": [group],
