@@ -173,6 +173,22 @@ def ensure_image() -> str:
     return image
 
 
+def test_the_image_carries_a_cyclonedx_sbom_of_its_python_packages_and_runs_as_uid_1000() -> None:
+    image = ensure_image()
+    sbom = json.loads(
+        podman("run", "--rm", "--entrypoint=cat", image, "/usr/share/doc/seldon-meta-operator/sbom.cdx.json").stdout
+    )
+    assert sbom["bomFormat"] == "CycloneDX"
+    names = {c["name"].lower().replace("_", "-") for c in sbom["components"]}
+    assert {"seldon-meta-operator", "kopf", "lightkube", "pydantic", "cryptography"} <= names
+    assert not names & {"pip", "setuptools", "cyclonedx-bom", "pytest"}, "build or test tools in the final venv"
+    user = podman("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip()
+    assert user == "1000:1000"
+    labels = json.loads(podman("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout)
+    assert labels["org.opencontainers.image.version"] == image.rsplit(":", 1)[1]
+    assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+
+
 def host_operators() -> list[int]:
     """Pids of `seldonctl operator run` processes this pytest process started (the e2e suite's)."""
     found = []
