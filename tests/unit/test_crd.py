@@ -168,7 +168,12 @@ def test_the_settings_are_defaulted_so_kubectl_shows_every_one() -> None:
 
 def test_only_the_values_maps_accept_unknown_fields() -> None:
     free = sorted(p for p, n in NODES if n.get("x-kubernetes-preserve-unknown-fields"))
-    assert free == [".spec.core.values", ".spec.enterprise.values", ".spec.enterprise.values.elasticsearch"]
+    assert free == [
+        ".spec.analytics.values",
+        ".spec.core.values",
+        ".spec.enterprise.values",
+        ".spec.enterprise.values.elasticsearch",
+    ]
 
 
 def test_status_has_no_defaults_and_conditions_are_a_map_keyed_by_type() -> None:

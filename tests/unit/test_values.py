@@ -21,6 +21,7 @@ from tests.builders import (
 
 from seldon_meta_operator.api.v1alpha1 import SeldonOperatorSpec
 from seldon_meta_operator.components.base import (
+    ANALYTICS,
     CORE,
     ENTERPRISE,
     Component,
@@ -184,8 +185,8 @@ def test_precedence_is_defaults_then_wiring_then_user_values(
     assert merged(*mods)[root].get(key) == expected
 
 
-def test_only_the_two_roots_come_out_of_the_merge() -> None:
-    assert set(merged()) == {CORE, ENTERPRISE}
+def test_only_the_three_roots_come_out_of_the_merge() -> None:
+    assert set(merged()) == {CORE, ENTERPRISE, ANALYTICS}
 
 
 def test_merging_does_not_change_the_users_spec() -> None:
@@ -247,6 +248,7 @@ def test_an_empty_spec_merges_only_defaults_and_wiring() -> None:
     assert merged_values(spec, "p", NS, REGISTRY) == {
         CORE: {"gateway": "istio-system/seldon-gateway", "port": 80, "tags": ["a"]},
         ENTERPRISE: {"service": {"type": "ClusterIP", "port": 80}},
+        ANALYTICS: {},
     }
 
 

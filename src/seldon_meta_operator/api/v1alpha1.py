@@ -99,6 +99,11 @@ class SeldonOperatorSpec(_Spec):
     catalogue: CatalogueSpec = Field(default_factory=CatalogueSpec)
     core: ValuesSpec = Field(default_factory=ValuesSpec, description="Seldon Core v1 chart values.")
     enterprise: ValuesSpec = Field(default_factory=ValuesSpec, description="Seldon Deploy chart values.")
+    analytics: ValuesSpec = Field(
+        default_factory=ValuesSpec,
+        description="(added) Seldon Core Analytics chart values: the prometheus subchart's keys under "
+        "`prometheus.` (retention, scrape interval, volumes, resources, placement); see docs/api.md.",
+    )
     retain_data: bool = Field(
         True,
         description="(added) Keep the PersistentVolumeClaims of the trial PostgreSQL and OpenSearch when "
@@ -111,6 +116,11 @@ class SeldonOperatorSpec(_Spec):
             if not rule.holds(self):
                 raise ValueError(f"{rule.field}: {rule.message}")
         return self
+
+    def values_of(self, root: str) -> dict[str, Any]:
+        """The user's chart values of one root (``core``, ``enterprise`` or ``analytics``)."""
+        section: ValuesSpec = getattr(self, root)
+        return section.values
 
     @property
     def uses_internal_elastic(self) -> bool:

@@ -17,9 +17,18 @@ Objects, all in the SeldonOperator's namespace except the cluster-scoped RBAC:
 - ServiceAccounts, ClusterRoles and ClusterRoleBindings for Prometheus and kube-state-metrics. Cluster-scoped
   names end with the namespace so that two platforms in one cluster do not fight over them.
 
-Values: none. The seed documents no values section for analytics, so it is configured by the defaults in this
-module (the chart's images, ports and retention; small resource requests chosen here). Grafana, which the
-chart installs by default, is not installed: the seed's Verification lists exactly the five workloads above.
+Values (added): ``spec.analytics.values``, with the keys of the ``seldon-core-analytics`` chart's prometheus
+subchart (11.4.0) where one exists (``VALUES``, documented in docs/api.md): ``prometheus.server.retention``,
+``.global.*`` (scrape interval, timeout, rule evaluation), ``.persistentVolume.*`` (size, class, existing claim),
+``resources``, ``nodeSelector`` and ``tolerations`` of every workload, ``nodeExporter.enabled``,
+``extraScrapeConfigs`` and ``alertmanagerFiles."alertmanager.yml"``. The defaults are the chart's where it has
+one, and resources sized for a cluster of about 100 nodes (about 600k active series). Grafana, which the chart
+installs by default, is not installed: the seed's Verification lists exactly the five workloads above.
+
+Seldon Deploy's usage monitor reads per-namespace counts of running models; its own recording rules file
+(``model-usage.rules.yml``, which Deploy 1.x's installer put in ConfigMap ``model-usage-rules``) is not public,
+so ``USAGE_RULES`` are ours, built on the labels our scrape configuration produces, and Deploy's
+``prometheus.seldon.*MetricName`` values are wired to those labels.
 
 Wiring: Seldon Deploy's ``prometheus.seldon.*`` and ``env.ALERTMANAGER_URL`` point at this Prometheus and
 Alertmanager while analytics is enabled. User values still win (render/values.py).
@@ -27,24 +36,29 @@ Alertmanager while analytics is enabled. User values still win (render/values.py
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from seldon_meta_operator.components import names
 from seldon_meta_operator.components.base import (
+    ANALYTICS,
     ENTERPRISE,
     READ,
     Component,
     Layers,
     Manifest,
     RenderContext,
+    Values,
+    ValuesSchema,
     WiringContext,
     meta,
     obj,
     policy_rule,
     restricted_security_context,
 )
+from seldon_meta_operator.errors import SpecError
 
 RELEASE = names.ANALYTICS_RELEASE
 PROMETHEUS = names.PROMETHEUS
@@ -75,10 +89,8 @@ PROMETHEUS_CONFIG_DIR = "/etc/prometheus/conf/"
 PROMETHEUS_CONFIG_FILE = "prometheus-config.yaml"
 PROMETHEUS_RULES_DIR = "/etc/prometheus-rules"
 PROMETHEUS_DATA_DIR = "/seldon-data"  # the parent chart's server.persistentVolume.mountPath
-PROMETHEUS_RETENTION = "15d"
 ALERTMANAGER_CONFIG_DIR = "/etc/config"
 ALERTMANAGER_DATA_DIR = "/data"
-ALERTMANAGER_STORAGE = "2Gi"
 
 NOBODY = 65534  # the user the Prometheus images run as
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -126,9 +138,8 @@ def wiring(w: WiringContext) -> Layers:
             "prometheus": {
                 "seldon": {
                     "url": prometheus_url(w.namespace),
-                    # Labels our scrape configuration adds (prometheus_config below).
-                    "namespaceMetricName": "kubernetes_namespace",
-                    "serviceMetricName": "service",
+                    # Labels our scrape configuration produces (prometheus_config, USAGE_RULES below).
+                    **DEPLOY_METRIC_LABELS,
                 }
             },
             "env": {"ALERTMANAGER_URL": alertmanager_url(w.namespace)},
@@ -193,15 +204,18 @@ def _annotated_target_rules(role: str) -> list[dict[str, Any]]:
     ]
 
 
-def prometheus_config(namespace: str) -> dict[str, Any]:
+def prometheus_config(
+    namespace: str, settings: dict[str, str] | None = None, extra_jobs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Our Prometheus configuration, written from the facts about the chart's (upstream-seldon-facts.md §3.3).
 
     Departures: the kubelet is scraped through the API server proxy, not on its read-only port 10255 (disabled
     on current clusters); the blackbox ``kubernetes-services`` job is left out (no blackbox exporter is
-    installed); Prometheus itself and the pushgateway (with ``honor_labels``) get a job each.
+    installed); Prometheus itself and the pushgateway (with ``honor_labels``) get a job each. ``settings`` are the
+    global ones (``prometheus.server.global``), ``extra_jobs`` the user's ``prometheus.extraScrapeConfigs``.
     """
     return {
-        "global": {"scrape_interval": "15s", "scrape_timeout": "10s", "evaluation_interval": "1m"},
+        "global": settings or {"scrape_interval": "15s", "scrape_timeout": "10s", "evaluation_interval": "1m"},
         "rule_files": [f"{PROMETHEUS_RULES_DIR}/*.rules.yml"],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"{ALERTMANAGER}.{namespace}.svc:80"]}]}]},
         "scrape_configs": [
@@ -253,6 +267,7 @@ def prometheus_config(namespace: str) -> dict[str, Any]:
                     {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "kubernetes_pod_name"},
                 ],
             },
+            *(extra_jobs or []),
         ],
     }
 
@@ -348,6 +363,225 @@ ALERTMANAGER_CONFIG: dict[str, Any] = {
     "receivers": [{"name": "default"}],
 }
 
+#: The pod labels Seldon Core 1.18.2 puts on every pod of a SeldonDeployment (operator/apis/.../
+#: seldondeployment_types.go: ``app.kubernetes.io/managed-by: seldon-core`` and ``seldon-deployment-id``), as
+#: kube-state-metrics v1.9.5 exports them on ``kube_pod_labels`` (``label_`` + the name with ``.``, ``/``, ``-``
+#: made ``_``).
+_SELDON_POD = 'label_app_kubernetes_io_managed_by="seldon-core"'
+_RUNNING = '(kube_pod_status_phase{phase="Running"} == 1)'
+
+#: Label names Seldon Deploy is told to read (wiring below): the namespace of request metrics (added by our
+#: kubernetes-pods job), the namespace of active-model counts (kube-state-metrics' own ``namespace`` label: our
+#: jobs add no ``namespace`` target label, so it is not renamed ``exported_namespace`` as under kube-prometheus)
+#: and the executor's ``service`` label.
+DEPLOY_METRIC_LABELS = {
+    "namespaceMetricName": "kubernetes_namespace",
+    "activeModelsNamespaceMetricName": "namespace",
+    "serviceMetricName": "service",
+}
+
+#: Recording rules for Seldon Deploy's usage monitor (ours: Deploy's own rules file is not public), evaluated
+#: every minute: running SeldonDeployments and their pods per namespace, and request rates per deployment.
+USAGE_RULES: dict[str, Any] = {
+    "groups": [
+        {
+            "name": "seldon-model-usage",
+            "interval": "1m",
+            "rules": [
+                {
+                    "record": "seldon_deployment:running_pods:count",
+                    "expr": f"count by (namespace, label_seldon_deployment_id) (kube_pod_labels{{{_SELDON_POD}}}"
+                    f" * on (namespace, pod) group_left() {_RUNNING})",
+                },
+                {
+                    "record": "namespace:seldon_deployments_active:count",
+                    "expr": "count by (namespace) (seldon_deployment:running_pods:count)",
+                },
+                {
+                    "record": "namespace:seldon_model_pods_running:sum",
+                    "expr": "sum by (namespace) (seldon_deployment:running_pods:count)",
+                },
+                {
+                    "record": "seldon_deployment:requests:rate5m",
+                    "expr": "sum by (kubernetes_namespace, service, deployment_name, predictor_name) "
+                    "(rate(seldon_api_executor_server_requests_seconds_count[5m]))",
+                },
+            ],
+        }
+    ]
+}
+PROMETHEUS_RULES["model-usage.rules.yml"] = USAGE_RULES
+
+
+# --- Values (spec.analytics.values) ----------------------------------------------------------------------------
+
+
+def _sized(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+def _placement(resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resources": resources, "nodeSelector": {}, "tolerations": []}
+
+
+#: Where each workload's settings live, as in the prometheus 11.4.0 subchart (kube-state-metrics is its subchart).
+SERVER = "prometheus.server"
+ALERTMANAGER_VALUES = "prometheus.alertmanager"
+PUSHGATEWAY_VALUES = "prometheus.pushgateway"
+NODE_EXPORTER_VALUES = "prometheus.nodeExporter"
+KUBE_STATE_METRICS_VALUES = "prometheus.kube-state-metrics"
+WORKLOAD_VALUES = (SERVER, ALERTMANAGER_VALUES, PUSHGATEWAY_VALUES, NODE_EXPORTER_VALUES, KUBE_STATE_METRICS_VALUES)
+
+#: Defaults: the chart's where it has one (retention 15d, the analytics chart's 15s/10s/1m globals, Alertmanager's
+#: 2Gi volume, Prometheus's volume off), resources sized for about 100 nodes: some 600k active series (node-exporter,
+#: kubelet and cAdvisor for 3,000 pods, kube-state-metrics, executors) need about 4 GiB of Prometheus memory at 15s,
+#: and 15 days of them about 80 GB of disk (hence the 100Gi volume size, used once the volume is enabled).
+VALUES = ValuesSchema(
+    root=ANALYTICS,
+    defaults={
+        "prometheus": {
+            "server": {
+                "retention": "15d",
+                "global": {"scrape_interval": "15s", "scrape_timeout": "10s", "evaluation_interval": "1m"},
+                "persistentVolume": {"enabled": False, "size": "100Gi", "storageClass": "", "existingClaim": ""},
+                **_placement(_sized("500m", "4Gi", "2", "8Gi")),
+            },
+            "alertmanager": {
+                "persistentVolume": {"size": "2Gi", "storageClass": ""},
+                **_placement(_sized("10m", "32Mi", "100m", "128Mi")),
+            },
+            "pushgateway": _placement(_sized("10m", "32Mi", "100m", "128Mi")),
+            "nodeExporter": {"enabled": True, **_placement(_sized("50m", "32Mi", "250m", "128Mi"))},
+            "kube-state-metrics": _placement(_sized("100m", "256Mi", "500m", "1Gi")),
+            "configmapReload": {
+                "prometheus": {"resources": _sized("10m", "16Mi", "50m", "32Mi")},
+                "alertmanager": {"resources": _sized("10m", "16Mi", "50m", "32Mi")},
+            },
+            "extraScrapeConfigs": "",
+            "alertmanagerFiles": {"alertmanager.yml": ALERTMANAGER_CONFIG},
+        }
+    },
+    open_maps=(
+        "prometheus.alertmanagerFiles",
+        *(f"{w}.{key}" for w in WORKLOAD_VALUES for key in ("resources", "nodeSelector")),
+        "prometheus.configmapReload.prometheus.resources",
+        "prometheus.configmapReload.alertmanager.resources",
+    ),
+)
+
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[mkMGTPE])?$")
+
+
+def _duration(v: Values, path: str) -> str:
+    text = v.str(path)
+    if not _DURATION.match(text):
+        raise v.error(path, "a Prometheus duration such as 15s, 1m or 15d", text)
+    return text
+
+
+def _quantity(v: Values, path: str, value: Any = None) -> str:
+    """A quantity at ``path`` (or ``value`` given for it: resource names such as nvidia.com/gpu hold dots)."""
+    value = v.raw(path) if value is None else value
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _QUANTITY.match(str(value)):
+        raise v.error(path, "a quantity such as 500m, 2 or 4Gi", value)
+    return str(value)
+
+
+def _resources_of(v: Values, path: str) -> dict[str, Any]:
+    """A container's ``resources`` from values: ``requests`` and ``limits`` maps of quantities."""
+    out: dict[str, Any] = {}
+    for key in v.map(path):
+        if key not in ("requests", "limits"):
+            raise v.error(f"{path}.{str(key)[:64]}", "requests or limits", key)
+        out[key] = {
+            str(name): _quantity(v, f"{path}.{key}.{str(name)[:64]}", qty)
+            for name, qty in v.map(f"{path}.{key}").items()
+        }
+    return {k: out[k] for k in ("requests", "limits") if out.get(k)}
+
+
+def _placement_of(v: Values, prefix: str) -> dict[str, Any]:
+    """``nodeSelector`` and ``tolerations`` of a workload's pod, when set."""
+    out: dict[str, Any] = {}
+    if selector := v.str_map(f"{prefix}.nodeSelector"):
+        out["nodeSelector"] = selector
+    tolerations = v.list(f"{prefix}.tolerations")
+    for i, toleration in enumerate(tolerations):
+        if not isinstance(toleration, dict):
+            raise v.error(f"{prefix}.tolerations[{i}]", "a toleration (key, operator, value, effect)", toleration)
+    if tolerations:
+        out["tolerations"] = tolerations
+    return out
+
+
+def _storage_class(v: Values, path: str) -> dict[str, str]:
+    """The chart's convention: unset or empty, the default StorageClass; ``-``, no class (static volumes)."""
+    name = v.str(path, "")
+    if not name:
+        return {}
+    return {"storageClassName": "" if name == "-" else name}
+
+
+def _claim(name: str, namespace: str, labels: dict[str, str], v: Values, prefix: str) -> Manifest:
+    size = _quantity(v, f"{prefix}.persistentVolume.size")
+    return obj(
+        "v1",
+        "PersistentVolumeClaim",
+        meta(name, namespace, labels),
+        spec={
+            "accessModes": ["ReadWriteOnce"],
+            **_storage_class(v, f"{prefix}.persistentVolume.storageClass"),
+            "resources": {"requests": {"storage": size}},
+        },
+    )
+
+
+_OUR_JOBS = (
+    "prometheus",
+    "pushgateway",
+    "kubernetes-nodes",
+    "kubernetes-cadvisor",
+    "kubernetes-endpoints",
+    "kubernetes-pods",
+)
+
+
+def extra_scrape_configs(v: Values) -> list[dict[str, Any]]:
+    """``prometheus.extraScrapeConfigs``: a YAML string of scrape jobs, as the chart takes it, or a list."""
+    path = "prometheus.extraScrapeConfigs"
+    value = v.raw(path)
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) if value.strip() else []
+        except yaml.YAMLError as exc:
+            raise SpecError(
+                f"spec.analytics.values.{path}: not valid YAML ({exc.__class__.__name__}); give a "
+                "list of Prometheus scrape_configs entries"
+            ) from None
+    if not isinstance(value, list):
+        raise v.error(path, "a list of scrape jobs (or a YAML string of one)", value)
+    for i, job in enumerate(value):
+        name = job.get("job_name") if isinstance(job, dict) else None
+        if not isinstance(name, str) or not name:
+            raise v.error(f"{path}[{i}]", "a scrape job with a job_name", job)
+        if name in _OUR_JOBS:
+            raise SpecError(
+                f"spec.analytics.values.{path}[{i}].job_name: {name!r} is one of the jobs the operator "
+                "configures; choose another name"
+            )
+    return value
+
+
+def alertmanager_config(v: Values) -> dict[str, Any]:
+    """``prometheus.alertmanagerFiles."alertmanager.yml"``: Alertmanager's configuration, merged over ours."""
+    config = v.map("prometheus.alertmanagerFiles").get("alertmanager.yml")
+    if not isinstance(config, dict) or not isinstance(config.get("route"), dict):
+        raise v.error(
+            "prometheus.alertmanagerFiles.alertmanager.yml", "an Alertmanager configuration with a route", config
+        )
+    return config
+
 
 # --- Object builders -----------------------------------------------------------------------------------------
 
@@ -363,10 +597,6 @@ KUBE_STATE_METRICS_LABELS = {
     "app.kubernetes.io/instance": RELEASE,
     "release": RELEASE,
 }
-
-
-def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
 
 
 def _http_probe(path: str, port: int, initial_delay: int, period: int = 10, timeout: int = 5) -> dict[str, Any]:
@@ -409,13 +639,13 @@ def _container(
     return out
 
 
-def _configmap_reload(url: str, dirs: list[tuple[str, str]]) -> dict[str, Any]:
+def _configmap_reload(url: str, dirs: list[tuple[str, str]], resources: dict[str, Any]) -> dict[str, Any]:
     """The sidecar that asks its neighbour to reload when a mounted ConfigMap changes."""
     return _container(
         "configmap-reload",
         CONFIGMAP_RELOAD_IMAGE,
         [*(f"--volume-dir={path}" for _, path in dirs), f"--webhook-url={url}"],
-        _resources("10m", "16Mi", "50m", "32Mi"),
+        resources,
         mounts=[{"name": volume, "mountPath": path, "readOnly": True} for volume, path in dirs],
     )
 
@@ -503,8 +733,11 @@ def _cluster_rbac(name: str, namespace: str, labels: dict[str, str], rules: list
 
 
 def render_prometheus(ctx: RenderContext) -> list[Manifest]:
-    ns = ctx.namespace
+    ns, v = ctx.namespace, ctx.analytics
     labels = prometheus_labels("seldon")
+    settings = {key: _duration(v, f"{SERVER}.global.{key}") for key in v.map(f"{SERVER}.global")}
+    persistent = v.bool(f"{SERVER}.persistentVolume.enabled")
+    existing = v.str(f"{SERVER}.persistentVolume.existingClaim", "")
     config_dirs = [("config-volume", PROMETHEUS_CONFIG_DIR), ("rules-volume", PROMETHEUS_RULES_DIR)]
     server = _container(
         "prometheus",
@@ -512,10 +745,10 @@ def render_prometheus(ctx: RenderContext) -> list[Manifest]:
         [
             f"--config.file={PROMETHEUS_CONFIG_DIR}{PROMETHEUS_CONFIG_FILE}",
             f"--storage.tsdb.path={PROMETHEUS_DATA_DIR}",
-            f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
+            f"--storage.tsdb.retention.time={_duration(v, f'{SERVER}.retention')}",
             "--web.enable-lifecycle",  # for the reload webhook
         ],
-        _resources("100m", "512Mi", "1", "2Gi"),
+        _resources_of(v, f"{SERVER}.resources"),
         port=("http", PROMETHEUS_PORT),
         ready="/-/ready",
         alive="/-/healthy",
@@ -524,16 +757,27 @@ def render_prometheus(ctx: RenderContext) -> list[Manifest]:
             {"name": "storage-volume", "mountPath": PROMETHEUS_DATA_DIR},
         ],
     )
-    reload = _configmap_reload(f"http://127.0.0.1:{PROMETHEUS_PORT}/-/reload", config_dirs)
+    reload = _configmap_reload(
+        f"http://127.0.0.1:{PROMETHEUS_PORT}/-/reload",
+        config_dirs,
+        _resources_of(v, "prometheus.configmapReload.prometheus.resources"),
+    )
+    # The parent chart disables the server's persistent volume by default: metrics then live as long as the pod.
+    storage: dict[str, Any] = {"emptyDir": {}}
+    claims: list[Manifest] = []
+    if persistent:
+        storage = {"persistentVolumeClaim": {"claimName": existing or PROMETHEUS}}
+        if not existing:
+            claims.append(_claim(PROMETHEUS, ns, labels, v, SERVER))
     pod = _pod_spec(
         [server, reload],
         service_account=PROMETHEUS,
         volumes=[
             _configmap_volume("config-volume", PROMETHEUS_CONFIGMAP),
             _configmap_volume("rules-volume", RULES_CONFIGMAP),
-            # The parent chart disables the server's persistent volume: metrics live as long as the pod.
-            {"name": "storage-volume", "emptyDir": {}},
+            {"name": "storage-volume", **storage},
         ],
+        **_placement_of(v, SERVER),
     )
     rules = [
         policy_rule([""], ["nodes", "nodes/proxy", "nodes/metrics", "services", "endpoints", "pods"], READ),
@@ -546,7 +790,7 @@ def render_prometheus(ctx: RenderContext) -> list[Manifest]:
             "v1",
             "ConfigMap",
             meta(PROMETHEUS_CONFIGMAP, ns, labels),
-            data={PROMETHEUS_CONFIG_FILE: _yaml(prometheus_config(ns))},
+            data={PROMETHEUS_CONFIG_FILE: _yaml(prometheus_config(ns, settings, extra_scrape_configs(v)))},
         ),
         obj(
             "v1",
@@ -554,13 +798,17 @@ def render_prometheus(ctx: RenderContext) -> list[Manifest]:
             meta(RULES_CONFIGMAP, ns, labels),
             data={file: _yaml(rules) for file, rules in PROMETHEUS_RULES.items()},
         ),
+        *claims,
         _service(PROMETHEUS, ns, labels, 80, PROMETHEUS_PORT),
-        _workload("Deployment", PROMETHEUS, ns, labels, pod),
+        # Recreate with a volume: a ReadWriteOnce volume cannot be attached to the old and the new pod at once.
+        _workload(
+            "Deployment", PROMETHEUS, ns, labels, pod, **({"strategy": {"type": "Recreate"}} if persistent else {})
+        ),
     ]
 
 
 def render_alertmanager(ctx: RenderContext) -> list[Manifest]:
-    ns = ctx.namespace
+    ns, v = ctx.namespace, ctx.analytics
     labels = prometheus_labels("alertmanager")
     config_dirs = [("config-volume", ALERTMANAGER_CONFIG_DIR)]
     server = _container(
@@ -573,7 +821,7 @@ def render_alertmanager(ctx: RenderContext) -> list[Manifest]:
             # network gives).
             "--cluster.listen-address=",
         ],
-        _resources("10m", "32Mi", "100m", "128Mi"),
+        _resources_of(v, f"{ALERTMANAGER_VALUES}.resources"),
         port=("http", ALERTMANAGER_PORT),
         ready="/-/ready",
         alive="/-/healthy",
@@ -582,27 +830,26 @@ def render_alertmanager(ctx: RenderContext) -> list[Manifest]:
             {"name": "storage-volume", "mountPath": ALERTMANAGER_DATA_DIR},
         ],
     )
-    reload = _configmap_reload(f"http://127.0.0.1:{ALERTMANAGER_PORT}/-/reload", config_dirs)
+    reload = _configmap_reload(
+        f"http://127.0.0.1:{ALERTMANAGER_PORT}/-/reload",
+        config_dirs,
+        _resources_of(v, "prometheus.configmapReload.alertmanager.resources"),
+    )
     pod = _pod_spec(
         [server, reload],
         volumes=[
             _configmap_volume("config-volume", ALERTMANAGER_CONFIGMAP),
             {"name": "storage-volume", "persistentVolumeClaim": {"claimName": ALERTMANAGER}},
         ],
+        **_placement_of(v, ALERTMANAGER_VALUES),
     )
-    claim = obj(
-        "v1",
-        "PersistentVolumeClaim",
-        meta(ALERTMANAGER, ns, labels),
-        # No storageClassName: the cluster's default StorageClass provides the volume.
-        spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": ALERTMANAGER_STORAGE}}},
-    )
+    claim = _claim(ALERTMANAGER, ns, labels, v, ALERTMANAGER_VALUES)
     return [
         obj(
             "v1",
             "ConfigMap",
             meta(ALERTMANAGER_CONFIGMAP, ns, labels),
-            data={"config.yaml": _yaml(ALERTMANAGER_CONFIG)},
+            data={"config.yaml": _yaml(alertmanager_config(v))},
         ),
         claim,
         _service(ALERTMANAGER, ns, labels, 80, ALERTMANAGER_PORT),
@@ -612,25 +859,27 @@ def render_alertmanager(ctx: RenderContext) -> list[Manifest]:
 
 
 def render_pushgateway(ctx: RenderContext) -> list[Manifest]:
-    ns = ctx.namespace
+    ns, v = ctx.namespace, ctx.analytics
     labels = prometheus_labels("pushgateway")
     server = _container(
         "pushgateway",
         PUSHGATEWAY_IMAGE,
         [f"--web.listen-address=:{PUSHGATEWAY_PORT}"],
-        _resources("10m", "32Mi", "100m", "128Mi"),
+        _resources_of(v, f"{PUSHGATEWAY_VALUES}.resources"),
         port=("http", PUSHGATEWAY_PORT),
         ready="/-/ready",
         alive="/-/healthy",
     )
     return [
         _service(PUSHGATEWAY, ns, labels, PUSHGATEWAY_PORT, PUSHGATEWAY_PORT),
-        _workload("Deployment", PUSHGATEWAY, ns, labels, _pod_spec([server])),
+        _workload("Deployment", PUSHGATEWAY, ns, labels, _pod_spec([server], **_placement_of(v, PUSHGATEWAY_VALUES))),
     ]
 
 
 def render_node_exporter(ctx: RenderContext) -> list[Manifest]:
-    ns = ctx.namespace
+    ns, v = ctx.namespace, ctx.analytics
+    if not v.bool(f"{NODE_EXPORTER_VALUES}.enabled"):
+        return []
     labels = prometheus_labels("node-exporter")
     host_dirs = [("proc", "/proc"), ("sys", "/sys")]
     exporter = _container(
@@ -641,7 +890,7 @@ def render_node_exporter(ctx: RenderContext) -> list[Manifest]:
             "--path.sysfs=/host/sys",
             f"--web.listen-address=:{NODE_EXPORTER_PORT}",
         ],
-        _resources("10m", "32Mi", "200m", "64Mi"),
+        _resources_of(v, f"{NODE_EXPORTER_VALUES}.resources"),
         port=("metrics", NODE_EXPORTER_PORT),
         host_port=True,  # on the host network the port is the node's
         ready="/",
@@ -654,6 +903,7 @@ def render_node_exporter(ctx: RenderContext) -> list[Manifest]:
         # The node's own network and processes are what it measures.
         hostNetwork=True,
         hostPID=True,
+        **_placement_of(v, NODE_EXPORTER_VALUES),
     )
     return [
         # Headless: the kubernetes-endpoints job scrapes every node's exporter, not one behind a virtual IP.
@@ -672,20 +922,20 @@ def render_node_exporter(ctx: RenderContext) -> list[Manifest]:
 
 
 def render_kube_state_metrics(ctx: RenderContext) -> list[Manifest]:
-    ns = ctx.namespace
+    ns, v = ctx.namespace, ctx.analytics
     labels = KUBE_STATE_METRICS_LABELS
     collectors = sorted(r for resources in KUBE_STATE_METRICS_COLLECTORS.values() for r in resources)
     server = _container(
         "kube-state-metrics",
         KUBE_STATE_METRICS_IMAGE,
         [f"--port={KUBE_STATE_METRICS_PORT}", f"--collectors={','.join(collectors)}"],
-        _resources("10m", "64Mi", "200m", "256Mi"),
+        _resources_of(v, f"{KUBE_STATE_METRICS_VALUES}.resources"),
         port=("http", KUBE_STATE_METRICS_PORT),
         ready="/",
         alive="/healthz",
     )
     rules = [policy_rule([group], kinds, ("list", "watch")) for group, kinds in KUBE_STATE_METRICS_COLLECTORS.items()]
-    pod = _pod_spec([server], service_account=KUBE_STATE_METRICS)
+    pod = _pod_spec([server], service_account=KUBE_STATE_METRICS, **_placement_of(v, KUBE_STATE_METRICS_VALUES))
     return [
         *_cluster_rbac(KUBE_STATE_METRICS, ns, labels, rules),
         _service(KUBE_STATE_METRICS, ns, labels, KUBE_STATE_METRICS_PORT, KUBE_STATE_METRICS_PORT, scrape=True),
@@ -709,5 +959,6 @@ COMPONENT = Component(
     enabled=lambda spec: spec.enable.analytics,
     render=render,
     depends_on=("seldon_core",),
+    values=(VALUES,),
     wiring=wiring,
 )

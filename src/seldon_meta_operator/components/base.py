@@ -21,7 +21,8 @@ Manifest = dict[str, Any]
 #: Values roots: which part of the spec a tree of chart values comes from.
 CORE = "core"  # spec.core.values: Seldon Core v1 chart values
 ENTERPRISE = "enterprise"  # spec.enterprise.values: Seldon Deploy chart values
-ROOTS = (CORE, ENTERPRISE)
+ANALYTICS = "analytics"  # spec.analytics.values: Seldon Core Analytics chart values (prometheus subchart keys)
+ROOTS = (CORE, ENTERPRISE, ANALYTICS)
 
 
 def values_path(root: str, path: str) -> str:
@@ -254,9 +255,10 @@ class RenderContext:
     #: PEM CA bundle of Seldon Core's webhook serving certificate, read by reconcile from the Secret
     #: ``seldon-webhook-server-cert``; None offline (the webhook is then rendered without a caBundle).
     webhook_ca_bundle: str | None = None
+    analytics: Values = field(default_factory=lambda: Values(ANALYTICS, {}))  # merged Analytics chart values
 
     def values(self, root: str) -> Values:
-        return self.core if root == CORE else self.enterprise
+        return {CORE: self.core, ENTERPRISE: self.enterprise, ANALYTICS: self.analytics}[root]
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def merged_values(
     spec: SeldonOperatorSpec, name: str, namespace: str, registry: tuple[Component, ...] = REGISTRY
 ) -> dict[str, dict[str, Any]]:
     """Per root: component defaults < feature wiring < user values (see render/values.py)."""
-    user = {"core": spec.core.values, "enterprise": spec.enterprise.values}
+    user = {root: spec.values_of(root) for root in ROOTS}
     return {
         root: merge_layers([*below, user[root]]) for root, below in _layers(spec, name, namespace, registry).items()
     }
@@ -137,7 +137,7 @@ def render_platform(
     name, namespace = resource.metadata.name, resource.metadata.namespace
     layers = _layers(spec, name, namespace, registry)
     base = {root: merge_layers(below) for root, below in layers.items()}  # what the user's values go over
-    user = {"core": spec.core.values, "enterprise": spec.enterprise.values}
+    user = {root: spec.values_of(root) for root in ROOTS}
     values = {root: merge_layers([base[root], user[root]]) for root in ROOTS}
     ctx = RenderContext(
         name=name,
@@ -145,6 +145,7 @@ def render_platform(
         spec=spec,
         core=Values("core", values["core"], base["core"]),
         enterprise=Values("enterprise", values["enterprise"], base["enterprise"]),
+        analytics=Values("analytics", values["analytics"], base["analytics"]),
         facts=facts or ClusterFacts(),
         webhook_ca_bundle=webhook_ca_bundle,
     )

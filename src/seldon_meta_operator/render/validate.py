@@ -42,7 +42,7 @@ def known_paths(registry: tuple[Component, ...], root: str) -> tuple[set[str], s
 def unknown_value_warnings(spec: SeldonOperatorSpec, registry: tuple[Component, ...]) -> list[str]:
     warnings: list[str] = []
     for root in ROOTS:
-        user = spec.core.values if root == "core" else spec.enterprise.values
+        user = spec.values_of(root)
         known, open_maps = known_paths(registry, root)
         for path in _paths(user):
             if path in known:
