@@ -27,7 +27,13 @@ def sdep_crd(cluster: Cluster) -> Iterator[None]:
     existed = cluster.get_json("crd", SDEP_CRD) is not None
     manifest = find(render(platform()).manifests, "CustomResourceDefinition", SDEP_CRD)
     cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{SDEP_CRD}", "--timeout=60s")
+    wait_until(
+        "the SeldonDeployment CRD to be established",
+        lambda: any(
+            c.get("type") == "Established" and c.get("status") == "True"
+            for c in ((cluster.get_json("crd", SDEP_CRD) or {}).get("status") or {}).get("conditions") or []
+        ),
+    )
     yield
     if not existed:
         cluster.kubectl("delete", "crd", SDEP_CRD, "--ignore-not-found", "--wait=false")

@@ -112,6 +112,15 @@ def test_the_data_directory_is_below_the_mount_point_so_initdb_finds_it_empty() 
     assert values["PGDATA"].startswith("/var/lib/postgresql/data/")
 
 
+def test_shared_memory_is_a_sized_memory_backed_volume_inside_the_memory_limit() -> None:
+    """The runtime's 64 MiB /dev/shm is too small for parallel queries (issue 11)."""
+    volume = next(v for v in pod(catalogue())["volumes"] if v["name"] == "dshm")
+    assert volume["emptyDir"] == {"medium": "Memory", "sizeLimit": "256Mi"}
+    server = container(statefulset(catalogue()))
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in server["volumeMounts"]
+    assert server["resources"]["limits"]["memory"] == "1Gi"  # the volume's pages count against it
+
+
 @pytest.mark.parametrize("probe", ["startupProbe", "readinessProbe", "livenessProbe"])
 def test_probes_ask_pg_isready_over_tcp(probe: str) -> None:
     command = container(statefulset(catalogue()))[probe]["exec"]["command"]

@@ -148,6 +148,10 @@ def render_services(ctx: RenderContext) -> list[Manifest]:
     return [client, headless]
 
 
+#: Size of the memory-backed /dev/shm: room for parallel query workers, well inside the 1Gi memory limit.
+SHM_SIZE = "256Mi"
+
+
 def render_statefulset(ctx: RenderContext) -> Manifest:
     container: dict[str, Any] = {
         "name": CONTAINER,
@@ -170,6 +174,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
             {"name": "data", "mountPath": DATA_DIR},
             {"name": "run", "mountPath": SOCKET_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "dshm", "mountPath": "/dev/shm"},
         ],
     }
     pod = {
@@ -183,7 +188,13 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        "volumes": [
+            {"name": "run", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            # The runtime's /dev/shm is 64 MiB, which PostgreSQL's parallel queries (dynamic shared memory)
+            # exceed; memory-backed, it counts against the container's memory limit, as Bitnami's shmVolume does.
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}},
+        ],
     }
     claim = data_claim_template(LABELS, volume_size(ctx.spec.catalogue.internal_postgres.storage_size, STORAGE_FIELD))
     return obj(
