@@ -26,7 +26,7 @@ from seldon_meta_operator.components.base import (
 )
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.render.ownership import object_key, stamp
-from seldon_meta_operator.render.validate import unknown_value_warnings
+from seldon_meta_operator.render.validate import spec_warnings
 from seldon_meta_operator.render.values import merge_layers
 
 # Apply order of kinds (lightkube's sort_objects idea): definitions and identities before what uses them.
@@ -176,7 +176,7 @@ def render_platform(
         raise SpecError("; ".join(errors))
     _check_unique(rendered)
     return RenderResult(
-        components=tuple(rendered), warnings=tuple(unknown_value_warnings(spec, registry)), values=values
+        components=tuple(rendered), warnings=tuple(spec_warnings(spec, registry)), values=values
     )
 
 

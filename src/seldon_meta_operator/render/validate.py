@@ -1,4 +1,5 @@
-"""Warnings for chart values that no component reads. Never silently ignore a user's key.
+"""Warnings: chart values that no component reads (never silently ignore a user's key), and settings that
+render but cannot work as the user expects.
 
 Layer: render (pure).
 """
@@ -57,3 +58,26 @@ def unknown_value_warnings(spec: SeldonOperatorSpec, registry: tuple[Component, 
             fix = f"did you mean `{hint}`?" if hint else "check the key against the chart's values"
             warnings.append(f"{values_path(root, path)}: no component reads this key; {fix}")
     return warnings
+
+
+def detectors_store_warnings(spec: SeldonOperatorSpec) -> list[str]:
+    """Detectors without a payload store: the request logger runs (it is the Trigger's subscriber and receives
+    detector replies) but would write to the chart's default host, which the platform does not install. A store
+    named in ``requestLogger.elasticsearch.host`` is the user's external one: no warning then."""
+    if not spec.enable.detectors or spec.enable.payloadstore:
+        return []
+    logger = spec.enterprise.values.get("requestLogger")
+    store = logger.get("elasticsearch") if isinstance(logger, Mapping) else None
+    if isinstance(store, Mapping) and store.get("host"):
+        return []
+    return [
+        "spec.enable.detectors: no payload store, so the request logger has nowhere to write requests, responses "
+        "and detector results; set spec.enable.payloadstore: true (the trial OpenSearch, or your own with "
+        "spec.payloadstore.internal_elastic.use_internal: false), or name your store in "
+        "spec.enterprise.values.requestLogger.elasticsearch.host (with .port and .protocol)"
+    ]
+
+
+def spec_warnings(spec: SeldonOperatorSpec, registry: tuple[Component, ...]) -> list[str]:
+    """Every warning of a spec that renders."""
+    return [*unknown_value_warnings(spec, registry), *detectors_store_warnings(spec)]
