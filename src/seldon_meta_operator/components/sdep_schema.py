@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-#: How many levels of ``graph.children`` are typed; deeper nodes are kept as given, with a required ``name``.
+#: Typed levels of the inference graph, the root included (root, children, grandchildren); deeper nodes are kept
+#: as given, with a required ``name``.
 GRAPH_DEPTH = 3
 
 
