@@ -14,17 +14,22 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
-from rich.console import Console
 
 from seldon_meta_operator.api.v1alpha1 import KIND, SeldonOperator
 from seldon_meta_operator.cli.common import fail
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError, UnreachableError
 from seldon_meta_operator.render.ownership import CRD_NAME
+
+if TYPE_CHECKING:
+    # kube/ pulls in lightkube and its HTTP client, rich its console: both are imported where a command runs, so
+    # that `seldonctl --help` and `seldonctl render` never load them (tests/unit/test_cli_imports.py).
+    from rich.console import Console
+
+    from seldon_meta_operator.kube import Kube, KubeError
 
 T = TypeVar("T")
 
@@ -57,11 +62,15 @@ OperatorNamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Na
 def stdout_console() -> Console:
     """Tables go to stdout. rich decides on colour (only on a terminal; NO_COLOR is respected); when piped, lines
     are not wrapped at 80 columns, as kubectl does not wrap."""
+    from rich.console import Console  # noqa: PLC0415
+
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
 def stderr_console() -> Console:
     """Progress and notes go to stderr, so that stdout stays machine-readable."""
+    from rich.console import Console  # noqa: PLC0415
+
     return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 
@@ -90,6 +99,8 @@ def describe_kube_error(exc: KubeError) -> str:
 
 
 def kube_error_hint(exc: KubeError) -> str:
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+
     if exc.code == 401:
         return "your credentials were refused; check the user of the kubeconfig context (--context)"
     if exc.code == 403:
@@ -110,6 +121,7 @@ def run(
     error_code: int = 1,
 ) -> T:
     """Run ``action(kube)`` on a fresh event loop and client; map every cluster error to ``fail``."""
+    from seldon_meta_operator.kube import Kube, KubeError, UnreachableError  # noqa: PLC0415
 
     server = ""
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -42,12 +42,15 @@ from seldon_meta_operator.cli.common import load_seldon_operators
 from seldon_meta_operator.cli.install import validate
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
-from seldon_meta_operator.kube import FIELD_MANAGER, Kube, KubeError, UnknownKindError
 from seldon_meta_operator.reconcile import changes as drift
-from seldon_meta_operator.reconcile.reconciler import missing_hint
-from seldon_meta_operator.reconcile.secrets import cert_needs_renewal
 from seldon_meta_operator.render.ownership import object_key, parse_key
 from seldon_meta_operator.render.pipeline import RenderResult, render_platform, sort_key
+
+if TYPE_CHECKING:
+    from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
+
+#: The operator's field manager (kube.FIELD_MANAGER; a test keeps them equal): what it would apply is compared as it.
+FIELD_MANAGER = "seldon-meta-operator"
 
 #: Fields the server sets or that say nothing about the desired state; left out of the comparison.
 SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
@@ -148,6 +151,8 @@ async def _dry_run(kube: Kube, manifest: Mapping[str, Any], manager: str) -> dic
 
 
 async def _compare(kube: Kube, manifest: Mapping[str, Any], manager: str = FIELD_MANAGER) -> Change:
+    from seldon_meta_operator.kube import KubeError, UnknownKindError  # noqa: PLC0415
+
     key = object_key(dict(manifest))
     meta = manifest["metadata"]
     try:
@@ -171,6 +176,9 @@ async def _compare(kube: Kube, manifest: Mapping[str, Any], manager: str = FIELD
 
 async def _webhook_ca(kube: Kube, result: RenderResult, namespace: str) -> str | None:
     """The CA bundle the operator renders into Seldon Core's webhook (see reconcile_platform, step 4)."""
+    # reconcile.secrets loads cryptography (~16 MiB, ~120 ms): only diff needs it, and only here.
+    from seldon_meta_operator.reconcile.secrets import cert_needs_renewal  # noqa: PLC0415
+
     core = result.values.get("core", {})
     if core.get("certManager", {}).get("enabled") or core.get("managerCreateResources"):
         return None
@@ -181,6 +189,9 @@ async def _webhook_ca(kube: Kube, result: RenderResult, namespace: str) -> str |
 
 
 async def compute_changes(kube: Kube, resource: SeldonOperator, doc: Mapping[str, Any]) -> list[Change]:
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+    from seldon_meta_operator.reconcile.reconciler import missing_hint  # noqa: PLC0415
+
     name, namespace = doc["metadata"]["name"], doc["metadata"]["namespace"]
     found: list[Change] = []
     crd = await seldon_operator_crd(kube)

@@ -9,7 +9,7 @@ when a finding blocks the install or an enabled feature, 0 otherwise (warnings b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,9 +24,13 @@ from seldon_meta_operator.cli.cluster import (
     run,
     stdout_console,
 )
-from seldon_meta_operator.reconcile.doctor import Finding, Level, evaluate, exit_code, gather_facts
 
-_LEVEL_STYLE = {Level.OK: ("ok", "green"), Level.WARN: ("warn", "yellow"), Level.FAIL: ("FAIL", "bold red")}
+if TYPE_CHECKING:
+    # reconcile.doctor gathers through kube/ (lightkube): imported where the command runs, so --help stays light.
+    from seldon_meta_operator.reconcile.doctor import Finding
+
+#: Label and style of each reconcile.doctor.Level, by its value.
+_LEVEL_STYLE = {"ok": ("ok", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "bold red")}
 
 
 #: The CHECK column is never narrower than its longest name, up to this many characters.
@@ -42,7 +46,7 @@ def findings_table(findings: Sequence[Finding]) -> Table:
     table.add_column("FINDING", overflow="fold")
     table.add_column("FIX", overflow="fold")
     for finding in findings:
-        label, style = _LEVEL_STYLE[finding.level]
+        label, style = _LEVEL_STYLE[finding.level.value]
         table.add_row(finding.check, Text(label, style=style), finding.message, finding.fix)
     return table
 
@@ -57,6 +61,8 @@ def doctor(
 ) -> None:
     """Check the cluster: Kubernetes version, your permissions, the operator, its CRD, the prerequisites of every
     enabled feature, another Seldon Core, stale webhooks. Exit code 1 when something blocks."""
+    from seldon_meta_operator.reconcile.doctor import Level, evaluate, exit_code, gather_facts  # noqa: PLC0415
+
     facts = run(kubeconfig, context, lambda kube: gather_facts(kube, namespace))
     findings = evaluate(facts)
     if output is not None:

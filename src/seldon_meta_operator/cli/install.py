@@ -14,7 +14,7 @@ import copy
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -44,9 +44,7 @@ from seldon_meta_operator.cli.status import State, Verdict, evaluate_state, exit
 from seldon_meta_operator.components.base import Manifest
 from seldon_meta_operator.components.names import SELDON_DEPLOYMENT_CRD
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.kube import Kube, UnknownKindError
 from seldon_meta_operator.reconcile import health
-from seldon_meta_operator.reconcile.reconciler import cleanup_platform
 from seldon_meta_operator.render.install import render_everything
 from seldon_meta_operator.render.output import load_yaml_documents
 from seldon_meta_operator.render.ownership import (
@@ -58,6 +56,9 @@ from seldon_meta_operator.render.ownership import (
     parse_key,
 )
 from seldon_meta_operator.render.pipeline import render_platform, sort_key
+
+if TYPE_CHECKING:
+    from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
 
 INSTALL_FILE = "seldonoperator_install.yaml"
 CRD_API = "apiextensions.k8s.io/v1"
@@ -409,6 +410,8 @@ def plan_uninstall(
 
 async def gather_uninstall(kube: Kube, namespace: str) -> tuple[list[Platform], list[str], list[str], bool]:
     """(platforms, install-manifest objects present, data objects, whether the SeldonDeployment CRD exists)."""
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+
     platforms: list[Platform] = []
     if crd_established(await seldon_operator_crd(kube)):
         for body in await kube.list(API_VERSION, KIND):
@@ -444,6 +447,8 @@ async def gather_uninstall(kube: Kube, namespace: str) -> tuple[list[Platform], 
 
 
 async def _exists(kube: Kube, key: str) -> bool:
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+
     api_version, kind, ns, name = parse_key(key)
     try:
         return await kube.get(api_version, kind, name, ns or None) is not None
@@ -452,6 +457,8 @@ async def _exists(kube: Kube, key: str) -> bool:
 
 
 async def _delete(kube: Kube, key: str) -> bool:
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+
     api_version, kind, ns, name = parse_key(key)
     try:
         return await kube.delete(api_version, kind, name, ns or None)
@@ -473,6 +480,9 @@ async def _wait_gone(kube: Kube, keys: Iterable[str], timeout: float, what: str,
 
 
 async def act_uninstall(kube: Kube, plan: UninstallPlan, timeout: float) -> None:
+    # reconcile/ brings kube/ (lightkube), cryptography and prometheus_client: only uninstall needs it.
+    from seldon_meta_operator.reconcile.reconciler import cleanup_platform  # noqa: PLC0415
+
     console = stderr_console()
     # 1. SeldonOperators first, while the operator can still clean up after them; we clean up too, so that this
     #    works without a running operator (the garbage collector removes what they own in their namespace).

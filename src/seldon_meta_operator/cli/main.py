@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 import yaml
+from typer.core import TyperGroup
 
 from seldon_meta_operator.cli import cluster_commands
 from seldon_meta_operator.cli.common import fail, load_seldon_operators, read_text, warn
@@ -24,13 +25,31 @@ from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.render.output import dump_json, dump_yaml
 from seldon_meta_operator.render.pipeline import render_platform, sort_key
 
+
+class _Group(TyperGroup):
+    """Lists each command with its whole first sentence, wrapped (click cuts it at the line's end with "...")."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:  # typer._click.Context, HelpFormatter
+        rows = [
+            (name, cmd.get_short_help_str(limit=1000))
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="seldonctl",
+    cls=_Group,
     help="Install, inspect and remove a Seldon platform managed by the Seldon Meta-Operator.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Plain click help and usage errors: typer's rich formatter (rich, markdown-it, pygments) costs more start-up
+    # than the whole of `seldonctl render` (issue 12). Tables and progress of the cluster commands still use rich.
+    rich_markup_mode=None,
 )
 
 
@@ -114,7 +133,7 @@ def generate(
     typer.echo(f"wrote {chart_dir}/ ({len(chart)} files)")
 
 
-operator_app = typer.Typer(help="Run the operator itself.", no_args_is_help=True)
+operator_app = typer.Typer(help="Run the operator itself.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(operator_app, name="operator")
 
 

@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -37,7 +37,9 @@ from seldon_meta_operator.cli.cluster import (
 )
 from seldon_meta_operator.cli.common import fail
 from seldon_meta_operator.components import component_names
-from seldon_meta_operator.kube import Kube, UnknownKindError
+
+if TYPE_CHECKING:
+    from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
 
 
 class State(IntEnum):
@@ -232,6 +234,8 @@ async def gather_platforms(
     kube: Kube, name: str | None, namespace: str, all_namespaces: bool
 ) -> list[dict[str, Any]] | None:
     """The SeldonOperators asked for; None when the CRD is not installed."""
+    from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
+
     try:
         if name is not None:
             found = await kube.get(API_VERSION, KIND, name, namespace)

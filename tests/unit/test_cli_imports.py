@@ -1,0 +1,85 @@
+"""`seldonctl --help` and `seldonctl render` load only what they use (issue 12): never the API client (lightkube and
+its HTTP stack), cryptography, kopf, prometheus_client or aiohttp, which only the cluster commands and the operator
+need. A behaviour test, not a timing: the start-up figures are in `make bench` (benchmarks/cli_bench.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN = ("lightkube", "httpx2", "httpx", "cryptography", "kopf", "prometheus_client", "aiohttp")
+
+
+def imported_modules(*args: str) -> set[str]:
+    """Every module a fresh ``python -m seldon_meta_operator.cli.main ARGS`` imports (``-X importtime``)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "seldon_meta_operator.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("render", "-f", "examples/minimal.yaml"), ("render", "-f", "examples/all-features.yaml")],
+    ids=["help", "render-minimal", "render-all-features"],
+)
+def test_help_and_render_do_not_import_the_cluster_stack(args: tuple[str, ...]) -> None:
+    modules = imported_modules(*args)
+    assert "seldon_meta_operator.cli.install" in modules  # the report was read: the commands were registered
+    assert heavy(modules) == []
+
+
+def test_help_does_not_load_typers_rich_formatter() -> None:
+    # typer.rich_utils brings rich's markdown and syntax highlighting (markdown-it, pygments): more start-up than
+    # the whole of a render. Help is click's plain text.
+    modules = imported_modules("--help")
+    assert not {"typer.rich_utils", "markdown_it", "pygments"} & modules
+
+
+def test_a_cluster_command_still_loads_the_client_when_it_runs(tmp_path: Path) -> None:
+    # The other side of the lazy imports: status imports kube/ (lightkube) inside the command, and fails cleanly on an
+    # unreachable cluster rather than on a missing import.
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: closed\n"
+        "clusters: [{name: closed, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: closed, context: {cluster: closed, user: nobody}}]\n"
+        "users: [{name: nobody, user: {token: x}}]\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "seldon_meta_operator.cli.main", "status"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig), "COLUMNS": "200"},
+    )
+    assert proc.returncode == 1
+    assert "cannot reach the cluster" in proc.stderr
+    assert "lightkube" in {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
+def test_the_cli_knows_the_operators_field_manager() -> None:
+    # cli/diff.py repeats kube.FIELD_MANAGER so that importing it does not load lightkube.
+    from seldon_meta_operator.cli import diff
+    from seldon_meta_operator.kube import FIELD_MANAGER
+
+    assert diff.FIELD_MANAGER == FIELD_MANAGER
