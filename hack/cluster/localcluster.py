@@ -744,6 +744,45 @@ def up(root: Path | None = None) -> Path:
     return paths.kubeconfig
 
 
+def kill_component(name: str, root: Path | None = None) -> int:
+    """SIGKILL one component of the running cluster (fault injection: an API server crash). Returns its pid."""
+    paths = Paths(root or state_dir())
+    state = State.load(paths)
+    if state is None or name not in state.pids:
+        raise ClusterError(f"no running {name} in {paths.root}")
+    pid = state.pids[name]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
+def restart_component(name: str, root: Path | None = None) -> int:
+    """Start one component again with the same flags and ports (after ``kill_component``, or to replace a live
+    one: it is killed first), and wait until it serves. Returns the new pid."""
+    paths = Paths(root or state_dir())
+    with locked(paths.root):
+        state = State.load(paths)
+        if state is None:
+            raise ClusterError(f"no cluster in {paths.root}")
+        if name in state.pids and _alive(state.pids[name]):
+            os.kill(state.pids[name], signal.SIGKILL)
+        proc = spawn(paths, name, commands(paths, Path(state.bin_dir), state.ports)[name])
+        state.pids[name] = proc.pid
+        state.save(paths)
+
+        def check() -> None:
+            if proc.poll() is not None:
+                raise ClusterError(f"{name} exited with code {proc.returncode}\n{tail(paths.log(name))}")
+
+        if name == "kube-apiserver":
+            api = Api(state.server, paths.pki)
+            wait_for("kube-apiserver /readyz", lambda: api.ok("/readyz"), 90, check)
+        return proc.pid
+
+
 def _port_taken(paths: Paths) -> bool:
     """Free ports are chosen by binding port 0 and closing it, so another process may take one in between."""
     return any("address already in use" in tail(paths.log(c), 50) for c in ("etcd", "kube-apiserver"))
@@ -937,6 +976,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("down", help="stop every process of the cluster and remove its state dir")
     sub.add_parser("status", help="show what runs (exit 1 if the cluster is not running and healthy)")
     sub.add_parser("env", help="print shell exports: our bin dir first on PATH, and KUBECONFIG")
+    kill = sub.add_parser("kill", help="SIGKILL one component (fault injection)")
+    kill.add_argument("component", choices=COMPONENTS)
+    restart = sub.add_parser("restart", help="start one component again, same flags and ports; waits until it serves")
+    restart.add_argument("component", choices=COMPONENTS)
     pre = sub.add_parser("prereqs", help="install or remove stand-in CRDs (hack/prereqs/<set>.yaml)")
     pre.add_argument("action", choices=["install", "remove"])
     pre.add_argument("sets", nargs="+", metavar="SET", help=f"{' | '.join(PREREQ_SETS)} | all")
@@ -953,6 +996,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"stopped the cluster and removed {state_dir()}" if down() else f"no cluster in {state_dir()}")
         elif args.command == "status":
             return status()
+        elif args.command == "kill":
+            print(f"killed {args.component} (pid {kill_component(args.component)})")
+        elif args.command == "restart":
+            print(f"restarted {args.component} (pid {restart_component(args.component)})")
         elif args.command == "env":
             print(f"export PATH={bin_dir()}:$PATH")
             print(f"export KUBECONFIG={Paths(state_dir()).kubeconfig}")
