@@ -5,6 +5,7 @@ Layer: cli. Commands gather, decide with the pure layers, then act (house style 
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import sys
@@ -22,7 +23,9 @@ from seldon_meta_operator.cli.generated import CHART_DIR, chart_files, generated
 from seldon_meta_operator.components import component_names
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.reconcile.secrets import generate_offline, generated_at_reconcile
 from seldon_meta_operator.render.output import dump_json, dump_yaml
+from seldon_meta_operator.render.ownership import COMPONENT_LABEL
 from seldon_meta_operator.render.pipeline import render_platform, sort_key
 
 
@@ -76,7 +79,8 @@ def _facts(path: str | None) -> ClusterFacts | None:
 
 @app.command(
     epilog="Examples:\n\n  seldonctl render -f examples/minimal.yaml\n\n"
-    "  seldonctl render -f examples/all-features.yaml --component analytics -o json"
+    "  seldonctl render -f examples/all-features.yaml --component analytics -o json\n\n"
+    "  seldonctl render -f examples/minimal.yaml --include-generated | kubectl apply -f -"
 )
 def render(
     file: str = typer.Option(..., "-f", "--filename", help="SeldonOperator manifest (- for stdin)."),
@@ -88,8 +92,17 @@ def render(
         "--allowed-namespace",
         help="Another namespace objects may go to, as the operator's own --allowed-namespace (repeatable).",
     ),
+    include_generated: bool = typer.Option(
+        False,
+        "--include-generated",
+        help="Also print what the operator generates at reconcile time (webhook certificate and caBundle, random "
+        "credentials), freshly generated and annotated operator.seldon.io/generated-by: seldonctl-render.",
+    ),
 ) -> None:
-    """Print the Kubernetes objects of a SeldonOperator, with no cluster (like helm template)."""
+    """Print the Kubernetes objects of a SeldonOperator, with no cluster (like helm template).
+
+    Without --include-generated the output lacks what the operator generates at reconcile time; they are listed
+    on stderr."""
     unknown = [c for c in component if c not in component_names()]
     if unknown:
         fail(f"--component {unknown[0]}: no such component", f"components: {', '.join(component_names())}")
@@ -101,7 +114,25 @@ def render(
             fail(f"{file}: {exc}", "fix the field named above; see docs/api.md")
         for message in result.warnings:
             warn(f"{file}: {message}")
+        name, namespace = resource.metadata.name, resource.metadata.namespace
+        generated: list[dict[str, Any]] = []
+        if include_generated:
+            ca_bundle, generated = generate_offline(result, name, namespace, datetime.datetime.now(datetime.UTC))
+            if ca_bundle is not None:  # the webhook configuration carries the CA of the certificate just made
+                result = render_platform(
+                    resource,
+                    _facts(facts),
+                    allowed_namespaces=frozenset(allowed_namespaces),
+                    webhook_ca_bundle=ca_bundle,
+                )
+        else:
+            for made in generated_at_reconcile(result, namespace):
+                warn(
+                    f"{file}: not printed: {made.key} ({made.why}); the operator generates it at reconcile time. "
+                    "Add --include-generated to print it freshly generated"
+                )
         selected = [m for comp in result.components if not component or comp.name in component for m in comp.manifests]
+        selected += [s for s in generated if not component or s["metadata"]["labels"].get(COMPONENT_LABEL) in component]
         manifests.extend(sorted(selected, key=sort_key))  # apply order, as the operator applies them
     text = dump_json(manifests) if output is OutputFormat.json else dump_yaml(manifests)
     sys.stdout.write(text)

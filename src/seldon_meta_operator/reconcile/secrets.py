@@ -22,6 +22,7 @@ from seldon_meta_operator.components.base import GeneratedSecret
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET, CORE_WEBHOOK_SERVICE
 from seldon_meta_operator.kube import Kube
 from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION, platform_labels
+from seldon_meta_operator.render.pipeline import RenderResult
 
 #: Certificates are valid this long and renewed when less than RENEW_BEFORE is left.
 CERT_VALIDITY = datetime.timedelta(days=365)
@@ -238,14 +239,19 @@ def cert_needs_renewal(secret: Mapping[str, Any] | None, namespace: str, now: da
     return None
 
 
-async def ensure_webhook_cert(
-    kube: Kube, namespace: str, platform: str, owner: Mapping[str, Any] | None, now: datetime.datetime
-) -> tuple[str, bool]:
-    """(CA bundle PEM, whether the Secret was written). Generates or renews the certificate as needed."""
-    current = await kube.get("v1", "Secret", CORE_WEBHOOK_SECRET, namespace)
-    if cert_needs_renewal(current, namespace, now) is None and current is not None:
-        return base64.b64decode(current["data"]["ca.crt"]).decode(), False
-    made = make_webhook_cert(namespace, now)
+def needs_webhook_cert(core_values: Mapping[str, Any]) -> bool:
+    """Whether the platform must issue Seldon Core's webhook certificate: not when cert-manager issues it
+    (``certManager.enabled``) nor when the manager makes its own (``managerCreateResources``)."""
+    cert_manager = core_values.get("certManager")
+    return not (isinstance(cert_manager, Mapping) and cert_manager.get("enabled")) and not core_values.get(
+        "managerCreateResources"
+    )
+
+
+def webhook_cert_manifest(
+    made: WebhookCert, namespace: str, platform: str, owner: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The ``kubernetes.io/tls`` Secret Seldon Core's manager mounts, holding ``made``."""
     meta: dict[str, Any] = {
         "name": CORE_WEBHOOK_SECRET,
         "namespace": namespace,
@@ -264,5 +270,82 @@ async def ensure_webhook_cert(
             "tls.key": base64.b64encode(made.key_pem.encode()).decode(),
         },
     }
-    await kube.apply(manifest, force=True)
+    return manifest
+
+
+async def ensure_webhook_cert(
+    kube: Kube, namespace: str, platform: str, owner: Mapping[str, Any] | None, now: datetime.datetime
+) -> tuple[str, bool]:
+    """(CA bundle PEM, whether the Secret was written). Generates or renews the certificate as needed."""
+    current = await kube.get("v1", "Secret", CORE_WEBHOOK_SECRET, namespace)
+    if cert_needs_renewal(current, namespace, now) is None and current is not None:
+        return base64.b64decode(current["data"]["ca.crt"]).decode(), False
+    made = make_webhook_cert(namespace, now)
+    await kube.apply(webhook_cert_manifest(made, namespace, platform, owner), force=True)
     return made.ca_pem, True
+
+
+# --- What reconcile generates, for `seldonctl render` (issue 11) -------------------------------------------------
+
+#: Marks an object `seldonctl render --include-generated` generated (the operator generates the others).
+GENERATED_BY_ANNOTATION = "operator.seldon.io/generated-by"
+GENERATED_BY_RENDER = "seldonctl-render"
+
+
+@dataclass(frozen=True)
+class GeneratedObject:
+    """An object the operator generates at reconcile time rather than renders: its key and why."""
+
+    key: str  # v1/Secret/<namespace>/<name>
+    why: str
+
+
+def generated_at_reconcile(result: RenderResult, namespace: str) -> list[GeneratedObject]:
+    """The Secrets (and the webhook caBundle) a reconcile of ``result`` would generate: not part of a render,
+    because their values are random or a new certificate, made once and never overwritten."""
+    out: list[GeneratedObject] = []
+    if needs_webhook_cert(result.values.get("core", {})) and any(
+        c.name == "seldon_core" and c.enabled for c in result.components
+    ):
+        out.append(
+            GeneratedObject(
+                f"v1/Secret/{namespace}/{CORE_WEBHOOK_SECRET}",
+                "Seldon Core's webhook serving certificate and its CA, which is also the caBundle of "
+                f"ValidatingWebhookConfiguration seldon-validating-webhook-configuration-{namespace}",
+            )
+        )
+    for comp in result.components:
+        for spec in comp.secrets:
+            out.append(
+                GeneratedObject(
+                    f"v1/Secret/{spec.namespace}/{spec.name}",
+                    f"random credentials of {comp.title} ({', '.join(spec.random_keys) or 'fixed keys'})",
+                )
+            )
+    return out
+
+
+def generate_offline(
+    result: RenderResult, platform: str, namespace: str, now: datetime.datetime
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """(webhook CA bundle or None, Secrets) freshly generated as a reconcile would generate them, without owner
+    references (there is no SeldonOperator uid offline) and marked with ``GENERATED_BY_ANNOTATION``. The operator
+    keeps them: it never overwrites a generated Secret, nor a webhook certificate that is still good."""
+    made: list[dict[str, Any]] = []
+    ca_bundle: str | None = None
+    marker = {GENERATED_BY_ANNOTATION: GENERATED_BY_RENDER}
+    if any(o.key.endswith(f"/{CORE_WEBHOOK_SECRET}") for o in generated_at_reconcile(result, namespace)):
+        cert = make_webhook_cert(namespace, now)
+        ca_bundle = cert.ca_pem
+        secret = webhook_cert_manifest(cert, namespace, platform, None)
+        secret["metadata"]["annotations"] = dict(marker)
+        made.append(secret)
+    for comp in result.components:
+        for spec in comp.secrets:
+            secret = secret_manifest(spec, platform, comp.name, None)
+            annotations = secret["metadata"].setdefault("annotations", {})
+            if not spec.data:  # without an owner, secret_manifest marks it retained: only data credentials are
+                annotations.pop(RETAIN_ANNOTATION, None)
+            annotations.update(marker)
+            made.append(secret)
+    return ca_bundle, made
