@@ -93,6 +93,11 @@ def all_features() -> Modifier:
     return enable(*FEATURES)
 
 
+def privileged_pods() -> Modifier:
+    """The admin's opt-in ``spec.security.allow_privileged_pods`` (render/policy.py)."""
+    return spec({"security": {"allow_privileged_pods": True}})
+
+
 def core_values(tree: Mapping[str, Any] | None = None, /, **dotted: Any) -> Modifier:
     """Seldon Core chart values (``spec.core.values``), deep-merged; ``None`` is kept as an explicit null."""
     return spec({"core": {"values": _expand(tree, dotted)}})

@@ -117,7 +117,10 @@ def test_the_chart_defaults_give_metronome_with_one_replica() -> None:
         "IfNotPresent",
     )
     assert deployment(doc)["spec"]["replicas"] == 1
-    assert main["resources"] == {"limits": {"memory": "500Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}}
+    assert main["resources"] == {
+        "limits": {"cpu": "600m", "memory": "500Mi"},
+        "requests": {"cpu": "100m", "memory": "200Mi"},
+    }
     assert logger_env(doc)["METRONOME_SERVER_HTTP_PORT"] == "8080"
 
 

@@ -10,7 +10,19 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from tests.builders import NS, container, core_values, enable, env, find, names, platform, render, select
+from tests.builders import (
+    NS,
+    container,
+    core_values,
+    enable,
+    env,
+    find,
+    names,
+    platform,
+    privileged_pods,
+    render,
+    select,
+)
 
 from seldon_meta_operator.components import seldon_core
 from seldon_meta_operator.components.base import BUILTIN_GROUPS, Manifest
@@ -28,8 +40,15 @@ P = "spec.core.values"
 # --- builders ------------------------------------------------------------------------------------------------
 
 
-def objects(values: dict[str, Any] | None = None, namespace: str = NS, **kwargs: Any) -> list[Manifest]:
-    doc = platform(core_values(values or {}), namespace=namespace)
+#: The chart puts usage metrics in kube-system: the admin must allow it (render/policy.py).
+KUBE_SYSTEM = frozenset({"kube-system"})
+
+
+def objects(
+    values: dict[str, Any] | None = None, namespace: str = NS, privileged: bool = False, **kwargs: Any
+) -> list[Manifest]:
+    doc = platform(core_values(values or {}), *([privileged_pods()] if privileged else []), namespace=namespace)
+    kwargs.setdefault("allowed_namespaces", KUBE_SYSTEM)
     return list(render(doc, **kwargs).component("seldon_core").manifests)
 
 
@@ -114,7 +133,11 @@ def test_the_manager_pod_is_shaped_as_the_chart_shapes_it() -> None:
         "sidecar.istio.io/inject": "false",
     }
     assert spec["serviceAccountName"] == "seldon-manager"
-    assert spec["securityContext"] == {"runAsUser": 8888}
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 8888,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     assert spec["terminationGracePeriodSeconds"] == 10
     assert "hostNetwork" not in spec and "priorityClassName" not in spec
     assert spec["volumes"] == [
@@ -300,7 +323,11 @@ def test_when_the_manager_creates_its_resources_the_chart_objects_it_makes_are_l
     objs = objects({"managerCreateResources": True})
     assert not select(objs, "Service") and not select(objs, "ValidatingWebhookConfiguration")
     assert not select(objs, "ConfigMap")
-    assert "volumes" not in pod(objs) and "volumeMounts" not in pod(objs)["containers"][0]
+    # The manager writes its own certificate: a writable emptyDir under the read-only root filesystem.
+    assert pod(objs)["volumes"] == [{"name": "cert", "emptyDir": {}}]
+    assert pod(objs)["containers"][0]["volumeMounts"] == [
+        {"name": "cert", "mountPath": "/tmp/k8s-webhook-server/serving-certs", "readOnly": False}
+    ]
     assert env(manager(objs))["MANAGER_CREATE_RESOURCES"] == "true"
     role = find(objs, "ClusterRole", f"seldon-webhook-role-{NS}")
     assert {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"]} in [
@@ -570,14 +597,21 @@ def test_the_webhook_and_metrics_ports_move_everywhere_they_appear() -> None:
 
 
 POD_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    ("hostNetwork is set when true", {"hostNetwork": True}, {"hostNetwork": True}),
     (
         "a priority class is set when named",
         {"manager": {"priorityClassName": "system-cluster-critical"}},
         {"priorityClassName": "system-cluster-critical"},
     ),
-    ("managerUserID sets runAsUser", {"managerUserID": 1001}, {"securityContext": {"runAsUser": 1001}}),
-    ("an empty managerUserID leaves runAsUser to the platform", {"managerUserID": ""}, {"securityContext": None}),
+    (
+        "managerUserID sets runAsUser",
+        {"managerUserID": 1001},
+        {"securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "seccompProfile": {"type": "RuntimeDefault"}}},
+    ),
+    (
+        "an empty managerUserID leaves runAsUser to the platform",
+        {"managerUserID": ""},
+        {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}},
+    ),
     (
         "serviceAccount.name names the pod's account",
         {"serviceAccount": {"name": "core"}},
@@ -592,6 +626,12 @@ def test_values_shape_the_manager_pod(values: dict[str, Any], expected: dict[str
     assert {k: spec.get(k) for k in expected} == expected
 
 
+def test_host_network_is_set_when_true_and_the_admin_opted_in() -> None:
+    assert pod(objects({"hostNetwork": True}, privileged=True))["hostNetwork"] is True
+    with pytest.raises(SpecError, match=r"spec\.template\.spec\.hostNetwork.*spec\.core\.values\.hostNetwork"):
+        objects({"hostNetwork": True})
+
+
 def test_manager_annotations_are_added_to_the_pod_template() -> None:
     annotations = manager(objects({"manager": {"annotations": {"example.com/team": "ml"}}}))["spec"]["template"][
         "metadata"
@@ -599,17 +639,30 @@ def test_manager_annotations_are_added_to_the_pod_template() -> None:
     assert annotations["example.com/team"] == "ml" and annotations["sidecar.istio.io/inject"] == "false"
 
 
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def test_the_manager_container_meets_pod_security_restricted_by_default() -> None:
+    main = container(manager(objects()), "manager")
+    assert main["securityContext"] == {**RESTRICTED, "readOnlyRootFilesystem": True}
+
+
 @pytest.mark.parametrize(
     "context",
     [
-        {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
-        {"securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False}},
+        {"runAsUser": 1001, "readOnlyRootFilesystem": None},
+        {"securityContext": {"runAsUser": 1001, "readOnlyRootFilesystem": None}},
     ],
     ids=["given as the securityContext itself", "given in the chart's shape, under securityContext"],
 )
-def test_the_container_security_context_is_honoured(context: dict[str, Any]) -> None:
+def test_the_container_security_context_is_merged_over_the_restricted_default(context: dict[str, Any]) -> None:
     main = container(manager(objects({"manager": {"containerSecurityContext": context}})), "manager")
-    assert main["securityContext"] == {"runAsNonRoot": True, "allowPrivilegeEscalation": False}
+    assert main["securityContext"] == {**RESTRICTED, "runAsUser": 1001}
 
 
 def test_single_namespace_restricts_the_manager_and_uses_roles_instead_of_cluster_roles() -> None:
@@ -812,7 +865,6 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
         "everything else on",
         {
             "usageMetrics": {"enabled": True},
-            "hostNetwork": True,
             "manager": {
                 "priorityClassName": "system-cluster-critical",
                 "containerSecurityContext": {"runAsNonRoot": True},

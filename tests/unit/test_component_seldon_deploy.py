@@ -34,8 +34,12 @@ def platform(values: dict[str, Any] | None = None, namespace: str = NS, **spec: 
     }
 
 
+#: Namespaces these tests name in values (Argo CD's, a request logger's): as if the admin allowed them.
+ALLOWED = frozenset({"argocd", "gitops", "seldon-logs"})
+
+
 def render(document: dict[str, Any]) -> RenderResult:
-    return render_platform(parse_seldon_operator(document))
+    return render_platform(parse_seldon_operator(document), allowed_namespaces=ALLOWED)
 
 
 def manifests(values: dict[str, Any] | None = None, namespace: str = NS, **spec: Any) -> list[Manifest]:
@@ -131,7 +135,10 @@ def test_the_server_is_probed_on_its_status_path_and_has_resources() -> None:
     probe = {"httpGet": {"path": "/seldon-deploy/api/status", "port": "http"}}
     assert container["readinessProbe"] == probe
     assert container["livenessProbe"] == probe
-    assert container["resources"] == {"limits": {"memory": "800Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}}
+    assert container["resources"] == {
+        "limits": {"cpu": "800m", "memory": "800Mi"},
+        "requests": {"cpu": "100m", "memory": "200Mi"},
+    }
 
 
 def test_the_minimal_install_lands_on_the_licence_prompt_not_a_login_page() -> None:
@@ -549,15 +556,24 @@ def test_rbac_create_false_renders_no_namespaced_roles() -> None:
     [
         ({}, [(NS, DEPLOY)], DEPLOY),
         ({"name": "deploy-sa"}, [(NS, "deploy-sa")], "deploy-sa"),
-        ({"create": False, "name": "existing"}, [], "existing"),
     ],
-    ids=["created as seldon-deploy", "created under the given name", "not created: the named one is used"],
+    ids=["created as seldon-deploy", "created under the given name"],
 )
 def test_the_service_account(service_account: dict[str, Any], created: list[tuple[str, str]], used: str) -> None:
     objs = manifests({"serviceAccount": service_account})
     assert names_of(objs, "ServiceAccount") == created
     assert pod(objs)["serviceAccountName"] == used
     assert {s["name"] for m in objs if m["kind"].endswith("Binding") for s in m["subjects"]} == {used}
+
+
+def test_an_existing_service_account_is_never_bound_to_deploys_roles() -> None:
+    # Issue 8: binding a tenant's own account to Deploy's ClusterRole would hand it Deploy's power.
+    with pytest.raises(
+        SpecError,
+        match=r"ClusterRoleBinding seldon-deploy-rolebinding: subjects\[0\].*"
+        r"spec\.enterprise\.values\.serviceAccount\.create",
+    ):
+        manifests({"serviceAccount": {"create": False, "name": "existing"}})
 
 
 # --- licence -------------------------------------------------------------------------------------------------

@@ -102,7 +102,12 @@ def crd(group: str, kind: str) -> Manifest:
     )
 
 
+#: Namespaces the made-up components below use besides the platform's; the policy refuses others (test_policy.py).
+OTHER_NAMESPACES = frozenset({"other", "other-namespace", "a-namespace", "zz"})
+
+
 def render_with(*components: Component, **kwargs: Any) -> RenderResult:
+    kwargs.setdefault("allowed_namespaces", OTHER_NAMESPACES)
     return render_platform(parse(platform()), registry=components, **kwargs)
 
 

@@ -18,6 +18,7 @@ from seldon_meta_operator.api.v1alpha1 import (
     PLURAL,
     SHORT_NAMES,
     SINGULAR,
+    VALUES_MAX_PROPERTIES,
     VERSION,
     SeldonOperatorSpec,
     SeldonOperatorStatus,
@@ -63,7 +64,7 @@ def _schema(model: type[Any]) -> dict[str, Any]:
 def spec_schema() -> dict[str, Any]:
     schema = _schema(SeldonOperatorSpec)
     props = schema["properties"]
-    for name in ("enable", "routing", "payloadstore", "catalogue", "core", "enterprise"):
+    for name in ("enable", "routing", "payloadstore", "catalogue", "core", "enterprise", "security"):
         props[name]["default"] = {}
     props["payloadstore"]["properties"]["internal_elastic"]["default"] = {}
     props["catalogue"]["properties"]["internal_postgres"]["default"] = {}
@@ -71,6 +72,10 @@ def spec_schema() -> dict[str, Any]:
     # instead of the rule's own message.
     for name in ("core", "enterprise"):
         props[name]["properties"]["values"]["default"] = {}
+        # What the API server can bound of a free-form map (issue 8): its top-level keys. Depth and size have no
+        # structural-schema or CEL form for preserve-unknown-fields maps; the operator checks them first
+        # (api/v1alpha1.py, values_bounds_errors).
+        props[name]["properties"]["values"]["maxProperties"] = VALUES_MAX_PROPERTIES
     # The one value a CEL rule reads is declared, so CEL can see it; everything else stays free-form.
     props["enterprise"]["properties"]["values"]["properties"] = {
         "elasticsearch": {

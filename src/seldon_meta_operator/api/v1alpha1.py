@@ -12,11 +12,12 @@ listed in docs/api.md.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.errors import SpecError, brief
 
 GROUP = "operator.seldon.io"
 VERSION = "v1alpha1"
@@ -86,6 +87,16 @@ class CatalogueSpec(_Spec):
     internal_postgres: InternalPostgresSpec = Field(default_factory=InternalPostgresSpec)
 
 
+class SecuritySpec(_Spec):
+    """(added) What the admin allows beyond the defaults (docs/security.md)."""
+
+    allow_privileged_pods: bool = Field(
+        False,
+        description='(added) Let values make pods that fail Pod Security "restricted" (privileged, added '
+        "capabilities, host namespaces, hostPath, root). Off by default: such values are an InvalidSpec.",
+    )
+
+
 class ValuesSpec(_Spec):
     values: dict[str, Any] = Field(
         default_factory=dict, description="Helm chart values, as in a values file (camelCase keys)."
@@ -104,6 +115,7 @@ class SeldonOperatorSpec(_Spec):
         description="(added) Seldon Core Analytics chart values: the prometheus subchart's keys under "
         "`prometheus.` (retention, scrape interval, volumes, resources, placement); see docs/api.md.",
     )
+    security: SecuritySpec = Field(default_factory=SecuritySpec, description="(added) Security opt-ins.")
     retain_data: bool = Field(
         True,
         description="(added) Keep the PersistentVolumeClaims of the trial PostgreSQL and OpenSearch when "
@@ -167,6 +179,69 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = (
 )
 
 
+# --- Bounds on the untyped values maps (issue 8, hostile sizes) --------------------------------------------
+
+#: Deepest nesting of either values map: the map itself is level 1. The upstream charts' values nest 6 deep.
+VALUES_MAX_DEPTH = 32
+#: Largest compact-JSON size of either values map. The upstream charts' whole values files are about 20 KiB.
+VALUES_MAX_BYTES = 64 * 1024
+#: Most top-level keys of either values map; also ``maxProperties`` in the CRD, which the API server enforces.
+VALUES_MAX_PROPERTIES = 128
+_LIMITS_FIX = "keep chart values within the limits in docs/api.md (Limits)"
+
+
+def _scalar_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) + 2  # quotes; escapes are not counted
+    if value is None or isinstance(value, (bool, int, float)):
+        return len(json.dumps(value))
+    return len(brief(value, 64))  # YAML dates and the like: never huge once shown briefly
+
+
+def values_bounds_errors(values: Any, path: str) -> list[str]:
+    """Errors for a values map deeper, larger or wider than the limits, found by an iterative walk (no recursion,
+    so a 5000-deep map cannot raise RecursionError) that stops at the first bound exceeded. Messages name
+    ``path`` and never repeat the value."""
+    if not isinstance(values, dict):
+        return []  # a wrong type is reported by the model
+    errors: list[str] = []
+    if len(values) > VALUES_MAX_PROPERTIES:
+        errors.append(f"{path}: {len(values)} top-level keys, more than {VALUES_MAX_PROPERTIES}; {_LIMITS_FIX}")
+    size = 0
+    stack: list[tuple[Any, int]] = [(values, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > VALUES_MAX_DEPTH:
+                errors.append(f"{path}: nested more than {VALUES_MAX_DEPTH} levels deep; {_LIMITS_FIX}")
+                break
+            size += 2 + max(len(node) - 1, 0)  # brackets and commas
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    size += _scalar_size(key) + 1
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in node)
+        else:
+            size += _scalar_size(node)
+        if size > VALUES_MAX_BYTES:
+            errors.append(f"{path}: larger than {VALUES_MAX_BYTES // 1024} KiB as JSON; {_LIMITS_FIX}")
+            break
+    return errors
+
+
+def spec_bounds_errors(spec: Any, prefix: str = "spec") -> list[str]:
+    """Bounds errors of every values map (``spec.<section>.values``: core, enterprise and any other) of a raw
+    ``spec`` mapping, before the model sees it."""
+    if not isinstance(spec, dict):
+        return []
+    errors: list[str] = []
+    for root, section in spec.items():
+        if isinstance(section, dict) and "values" in section:
+            errors += values_bounds_errors(section["values"], f"{prefix}.{str(root)[:64]}.values")
+    return errors
+
+
 class Condition(BaseModel):
     """The fields of metav1.Condition."""
 
@@ -228,7 +303,8 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + item)
+            # A key is user text: a huge one is shown briefly, without quotes (issue 8).
+            parts.append(("." if parts else "") + (item if len(item) <= 64 else brief(item, 64).strip("'\"")))
     return "".join(parts)
 
 
@@ -258,7 +334,7 @@ def describe_validation_error(exc: ValidationError, root: type[BaseModel], prefi
         if err["type"] == "extra_forbidden":
             owner = _model_at(root, loc[:-1])
             known = list(owner.model_fields) if owner else []
-            hint = nearest(str(loc[-1]), known) if known else None
+            hint = nearest(str(loc[-1]), known) if known and len(str(loc[-1])) <= 64 else None
             fix = f"did you mean `{hint}`?" if hint else f"valid fields here: {', '.join(sorted(known))}"
             messages.append(f"{path}: unknown field; {fix}")
         elif err["type"] == "value_error":
@@ -266,7 +342,7 @@ def describe_validation_error(exc: ValidationError, root: type[BaseModel], prefi
             messages.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             got = err.get("input")
-            shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+            shown = "" if isinstance(got, (dict, list)) else f" (got {brief(got)})"
             messages.append(f"{path or prefix}: {err['msg']}{shown}")
     return messages
 
@@ -282,7 +358,7 @@ def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperato
     if document.get("apiVersion") != API_VERSION or document.get("kind") != KIND:
         raise SpecError(
             f"{source}: expected apiVersion: {API_VERSION} and kind: {KIND}, "
-            f"got {document.get('apiVersion')!r} / {document.get('kind')!r}"
+            f"got {brief(document.get('apiVersion'))} / {brief(document.get('kind'))}"
         )
     # The model keeps extra top-level keys (kopf bodies carry more), but a user's manifest with, say, ``spce:``
     # must not render an empty platform in silence: the API server would reject the field too.
@@ -290,13 +366,15 @@ def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperato
     if unknown:
         problems = []
         for key in unknown:
-            hint = nearest(key, TOP_LEVEL_FIELDS)
+            hint = nearest(key, TOP_LEVEL_FIELDS) if len(key) <= 64 else None
             fix = f"did you mean `{hint}`?" if hint else f"valid fields here: {', '.join(TOP_LEVEL_FIELDS)}"
-            problems.append(f"{key}: unknown field; {fix}")
+            problems.append(f"{key if len(key) <= 64 else brief(key, 64)}: unknown field; {fix}")
         raise SpecError(f"{source}: " + "; ".join(problems))
     spec = document.get("spec")
     if spec is None:
         document = {**document, "spec": {}}
+    if bounds := spec_bounds_errors(spec):  # first: nothing below walks an unbounded tree
+        raise SpecError(f"{source}: " + "; ".join(bounds))
     try:
         return SeldonOperator.model_validate(document)
     except ValidationError as exc:
@@ -305,6 +383,8 @@ def parse_seldon_operator(document: Any, source: str = "input") -> SeldonOperato
 
 def parse_spec(spec: Any, source: str = "spec") -> SeldonOperatorSpec:
     """Validate a ``spec`` mapping alone (what the operator receives from kopf)."""
+    if bounds := spec_bounds_errors(spec, source):  # first: nothing below walks an unbounded tree
+        raise SpecError("; ".join(bounds))
     try:
         return SeldonOperatorSpec.model_validate(spec or {})
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from seldon_meta_operator.api.v1alpha1 import KIND, SeldonOperator, parse_seldon_operator
 from seldon_meta_operator.errors import SpecError
@@ -22,14 +23,15 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     """Print one error line (and an optional hint line) to stderr and exit; never a traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    # Messages carry field paths such as ``containers[manager]``, which rich would take for markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}", markup=True)
+        err_console.print(f"[dim]hint:[/] {escape(hint)}", markup=True)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}", markup=True)
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
 
 def read_text(path: str) -> tuple[str, str]:

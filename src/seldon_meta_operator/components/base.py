@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_meta_operator.api.v1alpha1 import SeldonOperatorSpec
-from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.errors import SpecError, brief
 
 Manifest = dict[str, Any]
 
@@ -79,7 +79,7 @@ class Values:
 
     def error(self, path: builtins.str, expected: builtins.str, got: Any) -> SpecError:
         """A SpecError naming the value's spec field, what was expected and what was given."""
-        return SpecError(f"{values_path(self.root, path)}: expected {expected}, got {got!r}")
+        return SpecError(f"{values_path(self.root, path)}: expected {expected}, got {brief(got)}")
 
     _bad = error
 
@@ -91,7 +91,7 @@ class Values:
             raise self._bad(path, "a string", value)
         text = value if isinstance(value, str) else format(value)
         if choices is not None and text not in choices:
-            raise SpecError(f"{values_path(self.root, path)}: expected one of {', '.join(choices)}, got {text!r}")
+            raise SpecError(f"{values_path(self.root, path)}: expected one of {', '.join(choices)}, got {brief(text)}")
         return text
 
     def opt_str(self, path: builtins.str) -> builtins.str | None:
@@ -142,7 +142,9 @@ class Values:
             elif isinstance(value, (str, int, float)):
                 out[str(key)] = str(value)
             else:
-                raise SpecError(f"{values_path(self.root, path)}.{key}: expected a string, got {value!r}")
+                raise SpecError(
+                    f"{values_path(self.root, path)}.{str(key)[:64]}: expected a string, got {brief(value)}"
+                )
         return out
 
 
@@ -393,6 +395,21 @@ def restricted_security_context(run_as_user: int | None = None) -> dict[str, Any
     }
     if run_as_user is not None:
         ctx["runAsUser"] = run_as_user
+    return ctx
+
+
+#: The uid Seldon's charts run their images as (Seldon Core's ``managerUserID``, Deploy's ``defaultUserID``).
+SELDON_UID = 8888
+
+
+def restricted_pod_security_context(run_as_user: int | None = None) -> dict[str, Any]:
+    """Pod security context of the Pod Security "restricted" profile: non-root, seccomp RuntimeDefault. A uid is
+    given where the image's own user is not known to be numeric and non-root (the kubelet refuses to start a
+    ``runAsNonRoot`` container whose image runs as root or as a user name)."""
+    ctx: dict[str, Any] = {"runAsNonRoot": True}
+    if run_as_user is not None:
+        ctx["runAsUser"] = run_as_user
+    ctx["seccompProfile"] = {"type": "RuntimeDefault"}
     return ctx
 
 

@@ -52,6 +52,7 @@ from seldon_meta_operator.components import names
 from seldon_meta_operator.components.base import (
     CORE,
     ENTERPRISE,
+    SELDON_UID,
     Component,
     EnvList,
     Layers,
@@ -62,9 +63,10 @@ from seldon_meta_operator.components.base import (
     WiringContext,
     meta,
     obj,
+    restricted_pod_security_context,
     values_path,
 )
-from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.errors import SpecError, brief
 
 NAME = names.REQUEST_LOGGER  # Deployment and Service
 LABELS = {"app": NAME}  # the chart's selector
@@ -100,7 +102,8 @@ DEFAULTS: dict[str, Any] = {
         "deployHost": "http://seldon-deploy.seldon-system/seldon-deploy/api/v1alpha1",
         "authSecret": "",
         "trigger": {"apiVersion": "eventing.knative.dev/v1", "broker": names.BROKER},
-        "resources": {"limits": {"memory": "500Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}},
+        # The 1.2.1 chart's CPU limit (2.0.2 has none): every container gets CPU and memory limits (issue 8).
+        "resources": {"limits": {"cpu": "600m", "memory": "500Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}},
     }
 }
 #: Keys read when set, with no default: ``namespace.name`` is wired (the chart's ``seldon-logs`` never applies).
@@ -177,7 +180,7 @@ def check_namespace(ctx: RenderContext) -> None:
     if wanted is not None and wanted != ctx.namespace:
         raise SpecError(
             f"{values_path(v.root, 'requestLogger.namespace.name')}: the request logger, its Broker and Deploy's "
-            f"detectors run in the SeldonOperator's namespace `{ctx.namespace}`; remove the key (got {wanted!r})"
+            f"detectors run in the SeldonOperator's namespace `{ctx.namespace}`; remove the key (got {brief(wanted)})"
         )
     if v.bool("requestLogger.namespace.create", False):
         raise SpecError(
@@ -269,9 +272,11 @@ def _resources(v: Values) -> dict[str, Any]:
     resources = v.map(path, default(path))
     for key, value in resources.items():
         if key not in ("limits", "requests", "claims"):
-            raise SpecError(f"{values_path(v.root, path)}.{key}: expected limits or requests, got {key!r}")
+            raise SpecError(
+                f"{values_path(v.root, path)}.{str(key)[:64]}: expected limits or requests, got {brief(key)}"
+            )
         if not isinstance(value, Mapping):
-            raise SpecError(f"{values_path(v.root, path)}.{key}: expected a mapping of quantities, got {value!r}")
+            raise SpecError(f"{values_path(v.root, path)}.{key}: expected a mapping of quantities, got {brief(value)}")
     return resources
 
 
@@ -280,6 +285,7 @@ def _resources(v: Values) -> dict[str, Any]:
 SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 
@@ -322,6 +328,8 @@ def render_deployment(ctx: RenderContext) -> Manifest:
     container["securityContext"] = dict(SECURITY_CONTEXT)
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,  # the logger needs no Kubernetes API access
+        # Pod Security "restricted"; Seldon's uid, as the logger's image may not name a numeric user.
+        "securityContext": restricted_pod_security_context(SELDON_UID),
         "containers": [container],
     }
     return obj(

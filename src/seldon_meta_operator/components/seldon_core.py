@@ -36,7 +36,10 @@ Departures from the chart:
   the same reason ``hostNetwork`` is written only when true, and ``priorityClassName`` and ``runAsUser`` only
   when set. The chart's trailing empty argument (``--namespace`` when not ``singleNamespace``) is left out;
 - ``manager.containerSecurityContext`` is the manager container's ``securityContext``. The chart pastes the map's
-  keys into the container itself, so its users write ``{securityContext: {...}}``: that shape is accepted too;
+  keys into the container itself, so its users write ``{securityContext: {...}}``: that shape is accepted too.
+  Its default is Pod Security "restricted" with a read-only root filesystem (the chart's is ``{}``); a user's keys
+  merge over it, a null removes one. The pod gets ``runAsNonRoot`` and seccomp RuntimeDefault too, and a
+  manager that creates its own certificate (``managerCreateResources``) writes it to an emptyDir (issue 8);
 - ``image.registry`` / ``executor.image.registry`` may be empty (the image then has no registry prefix);
 - ``crd.forceV1`` / ``crd.forceV1beta1`` have no effect, as in the chart (its templates test differently spelled
   keys): the CRD is always ``apiextensions.k8s.io/v1``;
@@ -78,10 +81,12 @@ from seldon_meta_operator.components.base import (
     meta,
     obj,
     policy_rule,
+    restricted_pod_security_context,
+    restricted_security_context,
     values_path,
 )
 from seldon_meta_operator.components.sdep_schema import seldondeployment_schema
-from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.errors import SpecError, brief
 
 CHART_VERSION = "1.18.2"
 RELEASE = "seldon-core"
@@ -112,6 +117,7 @@ CRD_VERSIONS = ("v1", "v1alpha2", "v1alpha3")  # v1 is the storage version; all 
 SPARTAKUS = "seldon-spartakus-volunteer"
 SPARTAKUS_CONFIG = "seldon-spartakus-config"
 SPARTAKUS_NAMESPACE = "kube-system"
+SPARTAKUS_UID = 65534  # nobody: the volunteer only reads the API and /proc
 SPARTAKUS_IMAGE = "gcr.io/google_containers/spartakus-amd64:v1.1.0"
 SPARTAKUS_DATABASE = "http://seldon-core-stats.seldon.io"
 SPARTAKUS_CONFIG_DIR = "/etc/config"
@@ -191,7 +197,8 @@ DEFAULTS: dict[str, Any] = {
         "leaderElectionRenewDeadlineSecs": 10,
         "leaderElectionRetryPeriodSecs": 2,
         "annotations": {},
-        "containerSecurityContext": {},
+        # Departure (issue 8): Pod Security "restricted" by default, instead of the chart's {}.
+        "containerSecurityContext": {**restricted_security_context(), "readOnlyRootFilesystem": True},
         "deploymentNameAsPrefix": False,
     },
     "rbac": {"create": True, "configmap": {"create": True}},
@@ -319,7 +326,7 @@ def check_namespace(ctx: RenderContext) -> None:
     if override and override != ctx.namespace:
         raise SpecError(
             f"{values_path(CORE, 'namespaceOverride')}: Seldon Core is installed in the SeldonOperator's namespace "
-            f"{ctx.namespace!r}, got {override!r}; remove the key, or create the SeldonOperator in {override!r}"
+            f"{ctx.namespace!r}, got {brief(override)}; remove the key, or create the SeldonOperator in that namespace"
         )
 
 
@@ -405,8 +412,13 @@ def manager_env(v: Values) -> list[dict[str, Any]]:
 
 def _container_security_context(v: Values) -> dict[str, Any]:
     context = v.map("manager.containerSecurityContext")
-    if set(context) == {"securityContext"}:  # the chart's shape: keys pasted into the container
-        context = v.map("manager.containerSecurityContext.securityContext")
+    if "securityContext" in context:  # the chart's shape: keys pasted into the container; over our defaults
+        inner = v.map("manager.containerSecurityContext.securityContext")
+        context.pop("securityContext")
+        for key, value in inner.items():
+            below = context.get(key)
+            context[key] = {**below, **value} if isinstance(below, Mapping) and isinstance(value, Mapping) else value
+        context = {k: val for k, val in context.items() if val is not None}
     return context
 
 
@@ -448,8 +460,9 @@ def render_manager(ctx: RenderContext) -> Manifest:
     security_context = _container_security_context(v)
     if security_context:
         container["securityContext"] = security_context
-    if not create_resources:
-        container["volumeMounts"] = [{"name": "cert", "mountPath": CERT_DIR, "readOnly": True}]
+    # With managerCreateResources the manager writes its own certificate there: a writable emptyDir, as the root
+    # filesystem is read-only.
+    container["volumeMounts"] = [{"name": "cert", "mountPath": CERT_DIR, "readOnly": not create_resources}]
 
     pod: dict[str, Any] = {"containers": [container]}
     if v.bool("hostNetwork"):
@@ -457,13 +470,15 @@ def render_manager(ctx: RenderContext) -> Manifest:
     priority_class = v.opt_str("manager.priorityClassName")
     if priority_class:
         pod["priorityClassName"] = _dns_name(v, "manager.priorityClassName")
-    run_as = _user_id(v, "managerUserID")
-    if run_as is not None:
-        pod["securityContext"] = {"runAsUser": run_as}
+    # Pod Security "restricted" (issue 8): non-root and seccomp RuntimeDefault, as well as the chart's runAsUser.
+    pod["securityContext"] = restricted_pod_security_context(_user_id(v, "managerUserID"))
     pod["serviceAccountName"] = _dns_name(v, "serviceAccount.name")
     pod["terminationGracePeriodSeconds"] = 10
-    if not create_resources:
-        pod["volumes"] = [{"name": "cert", "secret": {"secretName": WEBHOOK_SECRET, "defaultMode": 0o644}}]
+    pod["volumes"] = (
+        [{"name": "cert", "emptyDir": {}}]
+        if create_resources
+        else [{"name": "cert", "secret": {"secretName": WEBHOOK_SECRET, "defaultMode": 0o644}}]
+    )
 
     annotations = {
         **v.str_map("manager.annotations"),
@@ -818,10 +833,12 @@ def render_spartakus(ctx: RenderContext) -> list[Manifest]:
             f"--database={SPARTAKUS_DATABASE} --extensions={extensions}",
         ],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "50m", "memory": "64Mi"}},
+        "securityContext": {**restricted_security_context(), "readOnlyRootFilesystem": True},
         "volumeMounts": [{"name": "config", "mountPath": SPARTAKUS_CONFIG_DIR, "readOnly": True}],
     }
     pod = {
         "serviceAccountName": SPARTAKUS,
+        "securityContext": restricted_pod_security_context(SPARTAKUS_UID),
         "containers": [volunteer],
         "volumes": [{"name": "config", "configMap": {"name": SPARTAKUS_CONFIG}}],
     }

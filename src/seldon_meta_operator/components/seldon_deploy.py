@@ -32,7 +32,12 @@ Values: ``spec.enterprise.values`` are the chart's values. Defaults are the 2.0.
   that a new licence restarts the server (the operator repo restarts the pod by hand);
 - ``elasticsearch.basicAuth`` stays true, but while ``enable.payloadstore`` is off the credentials' secret
   references are optional: there is no payload store to authenticate to, and the minimal install must start
-  without ``elastic-credentials``.
+  without ``elastic-credentials``;
+- ``CLIENT_SECRET`` is not the chart's literal ``deploy-secret`` but a reference to the generated Secret
+  ``seldon-deploy-oidc`` (key ``CLIENT_SECRET``), which the admin fills with the OIDC client's secret; an
+  ``env.CLIENT_SECRET`` value still wins;
+- Pod Security "restricted": the pods run as uid 8888 (Seldon's ``defaultUserID``), non-root, seccomp
+  RuntimeDefault; the containers drop every capability; the server has the 1.2.1 chart's CPU limit (800m).
 
 Keys other components own: ``virtualService.*`` (routing renders the VirtualService; ``create`` and ``prefix`` are
 read here for ``EXTERNAL_PREFIX``) and ``requestLogger.*`` (the request logger; ``namespace.name`` is read here for
@@ -59,9 +64,11 @@ from seldon_meta_operator.components.base import (
     CRUD_WATCH,
     ENTERPRISE,
     READ,
+    SELDON_UID,
     STATUS_RW,
     Component,
     EnvList,
+    GeneratedSecret,
     Layers,
     Manifest,
     RenderContext,
@@ -71,10 +78,11 @@ from seldon_meta_operator.components.base import (
     meta,
     obj,
     policy_rule,
+    restricted_pod_security_context,
     secret_env,
     values_path,
 )
-from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.errors import SpecError, brief
 
 NAME = names.DEPLOY  # Deployment, Service, ServiceAccount and container name
 RELEASE = names.DEPLOY
@@ -94,6 +102,10 @@ ROLE_BINDING = "seldon-deploy-rolebinding"
 LOGS_ROLE = "seldon-deploy-logs"
 LOGS_ROLE_BINDING = "seldon-deploy-logs-rolebinding"
 ARGOCD_ROLE = "seldon-deploy-argocd"
+#: The OIDC client's secret (env ``CLIENT_SECRET``): generated once, never overwritten, so the admin can put the
+#: secret of Deploy's OIDC client in it. The chart's literal ``deploy-secret`` is not rendered (issue 8).
+OIDC_SECRET = "seldon-deploy-oidc"
+OIDC_CLIENT_SECRET_KEY = "CLIENT_SECRET"
 ARGOCD_ROLE_BINDING = "seldon-deploy-argocd-rolebinding"
 CUSTOM_THEME_SECRET = "seldon-deploy-custom-theme"
 
@@ -178,7 +190,6 @@ DEFAULTS: dict[str, Any] = {
         "USERID_CLAIM_KEY": "preferred_username",
         "OIDC_PROVIDER": "",
         "CLIENT_ID": "deploy-server",
-        "CLIENT_SECRET": "deploy-secret",
         "REDIRECT_URL": "",
         "OIDC_SCOPES": "profile email groups",
         "SELDON_MANAGED_INFRA": "false",
@@ -192,7 +203,8 @@ DEFAULTS: dict[str, Any] = {
         "hosts": [{"host": "chart-example.local", "paths": []}],
         "tls": [],
     },
-    "resources": {"limits": {"memory": "800Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}},
+    # The 1.2.1 chart's CPU limit (2.0.2 has none): every container gets CPU and memory limits (issue 8).
+    "resources": {"limits": {"cpu": "800m", "memory": "800Mi"}, "requests": {"cpu": "100m", "memory": "200Mi"}},
     "serviceAccount": {"create": True},
     "gitops": {
         "git": {
@@ -352,6 +364,8 @@ def _pod_spec(v: Values, container: dict[str, Any], volumes: list[Any], pull_sec
     """The pod of the server or of the UI: Deploy's ServiceAccount, one container, scheduling values."""
     pod: dict[str, Any] = {
         "serviceAccountName": service_account_name(v),
+        # Pod Security "restricted", as Seldon's uid: the server's image is not known to name a numeric user.
+        "securityContext": restricted_pod_security_context(SELDON_UID),
         "containers": [container],
         "volumes": volumes,
         **_scheduling(v),
@@ -604,6 +618,9 @@ def container_env(ctx: RenderContext) -> list[dict[str, Any]]:
     namespace: dict[str, Any] = {"name": own, "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
     derived = _server_env(ctx)
     derived.entries.setdefault(own, namespace)  # reserved: a user env entry may not replace it
+    if OIDC_CLIENT_SECRET_KEY not in ctx.enterprise.str_map("env"):
+        # Not the chart's literal `deploy-secret`: a generated Secret the admin puts the OIDC client's secret in.
+        derived.secret(OIDC_CLIENT_SECRET_KEY, OIDC_SECRET, OIDC_CLIENT_SECRET_KEY)
     user = _user_env(ctx.enterprise, derived)
     rest = [e for name, e in derived.entries.items() if name != own]
     return [namespace, *user, *rest]
@@ -639,6 +656,7 @@ def _probe(path: str) -> dict[str, Any]:
 SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 
@@ -941,7 +959,7 @@ def _ingress_path(values: Values, where: str, item: Any, backend: dict[str, Any]
         if path_type not in PATH_TYPES:
             raise SpecError(
                 f"{values_path(values.root, where)}.pathType: expected one of {', '.join(PATH_TYPES)}, "
-                f"got {path_type!r}"
+                f"got {brief(path_type)}"
             )
     else:
         raise values.error(where, "a path such as /seldon-deploy/ or {path, pathType}", item)
@@ -1078,6 +1096,13 @@ def render(ctx: RenderContext) -> list[Manifest]:
     ]
 
 
+def secrets(ctx: RenderContext) -> list[GeneratedSecret]:
+    """The OIDC client secret's Secret, unless ``env.CLIENT_SECRET`` gives the value itself."""
+    if OIDC_CLIENT_SECRET_KEY in ctx.enterprise.str_map("env"):
+        return []
+    return [GeneratedSecret(name=OIDC_SECRET, namespace=ctx.namespace, random_keys=(OIDC_CLIENT_SECRET_KEY,))]
+
+
 COMPONENT = Component(
     name="seldon_deploy",
     title="Seldon Deploy",
@@ -1086,4 +1111,5 @@ COMPONENT = Component(
     depends_on=("seldon_core",),
     values=(ValuesSchema(root=ENTERPRISE, defaults=DEFAULTS, optional=OPTIONAL, open_maps=OPEN_MAPS),),
     wiring=wiring,
+    secrets=secrets,
 )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from seldon_meta_operator.api.v1alpha1 import SeldonOperator, SeldonOperatorSpec
+from seldon_meta_operator.api.v1alpha1 import SeldonOperator, SeldonOperatorSpec, spec_bounds_errors
 from seldon_meta_operator.components import REGISTRY
 from seldon_meta_operator.components.base import (
     ROOTS,
@@ -25,6 +25,7 @@ from seldon_meta_operator.components.base import (
     prerequisite_for,
 )
 from seldon_meta_operator.errors import SpecError
+from seldon_meta_operator.render import policy
 from seldon_meta_operator.render.ownership import object_key, stamp
 from seldon_meta_operator.render.validate import spec_warnings
 from seldon_meta_operator.render.values import merge_layers
@@ -130,11 +131,19 @@ def render_platform(
     crd_uid: str | None = None,
     webhook_ca_bundle: str | None = None,
     registry: tuple[Component, ...] = REGISTRY,
+    allowed_namespaces: frozenset[str] = frozenset(),
 ) -> RenderResult:
     """Render every component of ``resource``. Disabled components render to no objects but stay listed,
-    so that prune knows to remove what they had. Raises SpecError naming every bad field."""
+    so that prune knows to remove what they had. Raises SpecError naming every bad field.
+
+    ``allowed_namespaces``: namespaces besides the SeldonOperator's where objects may go, as the cluster admin
+    listed them in the operator's configuration (``--allowed-namespaces``); see render/policy.py."""
     spec = resource.spec
     name, namespace = resource.metadata.name, resource.metadata.namespace
+    sections = {name: getattr(spec, name) for name in type(spec).model_fields}
+    raw = {name: {"values": s.values} for name, s in sections.items() if isinstance(getattr(s, "values", None), dict)}
+    if bounds := spec_bounds_errors(raw):
+        raise SpecError("; ".join(bounds))  # the parsers check first; this guards callers that built a model
     layers = _layers(spec, name, namespace, registry)
     base = {root: merge_layers(below) for root, below in layers.items()}  # what the user's values go over
     user = {root: spec.values_of(root) for root in ROOTS}
@@ -175,9 +184,13 @@ def render_platform(
     if errors:
         raise SpecError("; ".join(errors))
     _check_unique(rendered)
-    return RenderResult(
-        components=tuple(rendered), warnings=tuple(spec_warnings(spec, registry)), values=values
+    policy.check(
+        ((c.name, m) for c in rendered for m in c.manifests),
+        namespace=namespace,
+        allowed_namespaces=allowed_namespaces,
+        spec=spec,
     )
+    return RenderResult(components=tuple(rendered), warnings=tuple(spec_warnings(spec, registry)), values=values)
 
 
 def _prerequisites(comp: Component, manifests: list[Manifest]) -> tuple[Prerequisite, ...]:
