@@ -72,10 +72,12 @@ def spec_schema() -> dict[str, Any]:
     # instead of the rule's own message.
     for name in ("core", "enterprise"):
         props[name]["properties"]["values"]["default"] = {}
-        # What the API server can bound of a free-form map (issue 8): its top-level keys. Depth and size have no
-        # structural-schema or CEL form for preserve-unknown-fields maps; the operator checks them first
-        # (api/v1alpha1.py, values_bounds_errors).
-        props[name]["properties"]["values"]["maxProperties"] = VALUES_MAX_PROPERTIES
+    for section in props.values():
+        if "values" in section.get("properties", {}):
+            # What the API server can bound of a free-form map (issue 8): its top-level keys. Depth and size have
+            # no structural-schema or CEL form for preserve-unknown-fields maps; the operator checks them first
+            # (api/v1alpha1.py, values_bounds_errors).
+            section["properties"]["values"]["maxProperties"] = VALUES_MAX_PROPERTIES
     # The one value a CEL rule reads is declared, so CEL can see it; everything else stays free-form.
     props["enterprise"]["properties"]["values"]["properties"] = {
         "elasticsearch": {
