@@ -2,7 +2,9 @@
 
 Each folder under tests/golden/cases/ is one case named ``<component>--<variant>``: ``platform.yaml`` is a
 SeldonOperator and ``expected.yaml`` the objects that component renders for it (``platform--<variant>``
-compares every object). Regenerate with ``REFRESH_GOLDEN=1 pytest tests/golden`` and review the diff.
+compares every object). Regenerate with ``REFRESH_GOLDEN=1 pytest tests/golden`` and review the diff. An optional
+``allowed-namespaces`` file lists, one a line, the namespaces the case's admin allows besides the platform's
+(the operator's ``--allowed-namespace``; render/policy.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir()) if CASES.exists() e
 def render_case(case: Path) -> str:
     component, _, _variant = case.name.partition("--")
     docs = load_yaml_documents((case / "platform.yaml").read_text())
-    result = render_platform(parse_seldon_operator(docs[0], source=str(case / "platform.yaml")))
+    allowed_file = case / "allowed-namespaces"
+    allowed = frozenset(allowed_file.read_text().split()) if allowed_file.exists() else frozenset()
+    result = render_platform(
+        parse_seldon_operator(docs[0], source=str(case / "platform.yaml")), allowed_namespaces=allowed
+    )
     manifests = result.manifests if component == "platform" else list(result.component(component).manifests)
     return dump_yaml(manifests)
 
