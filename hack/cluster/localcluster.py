@@ -552,6 +552,10 @@ def commands(paths: Paths, bins: Path, ports: dict[str, int]) -> dict[str, list[
             "--pvclaimbinder-sync-period=2s",
             "--kube-api-qps=100",
             "--kube-api-burst=200",
+            # KWOK simulates no node failure, and marks a pod Ready only once: a node marked NotReady because its
+            # heartbeats could not reach a restarted API server (the outage tests) would leave its pods NotReady
+            # for good. Nodes are never lost here, so missed heartbeats are tolerated for long.
+            "--node-monitor-grace-period=10m",
         ],
         "kube-scheduler": [
             str(bins / "kube-scheduler"),
