@@ -147,6 +147,23 @@ def test_the_machine_readable_summary_carries_state_and_exit_code() -> None:
     assert out["reason"] == c.PREREQUISITE_MISSING and out["message"] == "Routing: Install Istio"
 
 
+def test_security_opt_ins_in_force_are_shown_in_the_summary_and_the_table() -> None:
+    from rich.console import Console
+
+    from seldon_meta_operator.cli.status import platform_view
+
+    obj = body(cond(c.READY, "True", c.SUCCEEDED, "2 components ready"))
+    obj["status"]["optIns"] = ["spec.security.allow_privileged_pods"]
+    assert summary(obj, NOW)["optIns"] == ["spec.security.allow_privileged_pods"]
+    console = Console(width=200, record=True)
+    console.print(platform_view(obj, NOW))
+    assert "Security opt-ins in force: spec.security.allow_privileged_pods" in console.export_text()
+    del obj["status"]["optIns"]
+    console = Console(width=200, record=True)
+    console.print(platform_view(obj, NOW))
+    assert "opt-ins" not in console.export_text()
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [

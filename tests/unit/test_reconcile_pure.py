@@ -476,6 +476,25 @@ def test_build_status_stamps_the_generation_and_lists_components_and_inventory()
     assert status["inventory"] == {"seldon_core": ["apps/v1/Deployment/ns/b", "v1/Service/ns/a"]}
 
 
+def test_security_opt_ins_are_listed_in_status() -> None:
+    assert build_status({}, 1, [outcome("a", True)], {}, None, T0)["optIns"] == []
+    status = build_status({}, 1, [outcome("a", True)], {}, None, T0, ["spec.security.allow_privileged_pods"])
+    assert status["optIns"] == ["spec.security.allow_privileged_pods"]
+
+
+def test_long_messages_are_capped_at_1_kib_saying_so() -> None:
+    from seldon_meta_operator.reconcile.status import MAX_MESSAGE
+
+    long = "x" * 100_000
+    status = build_status(
+        {}, 1, [outcome("a", False, c.APPLY_FAILED, message=long)], {}, Problem(c.INVALID_SPEC, long), T0
+    )
+    assert all(
+        len(x["message"]) <= MAX_MESSAGE and x["message"].endswith("(message truncated)") for x in status["conditions"]
+    )
+    assert len(status["components"]["a"]["message"]) <= MAX_MESSAGE
+
+
 def test_without_a_generation_none_is_stamped() -> None:
     status = build_status({}, None, [outcome("a", True)], {}, None, T0)
     assert "observedGeneration" not in status

@@ -274,6 +274,10 @@ class SeldonOperatorStatus(BaseModel):
     inventory: dict[str, list[str]] = Field(
         default_factory=dict, description="Applied objects per component, as group/Kind/namespace/name; drives pruning."
     )
+    optIns: list[str] = Field(  # noqa: N815
+        default_factory=list,
+        description="Security opt-ins in force, as spec paths (docs/security.md).",
+    )
 
 
 class ObjectMeta(BaseModel):

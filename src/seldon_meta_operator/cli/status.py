@@ -163,6 +163,7 @@ def summary(body: Mapping[str, Any], now: datetime.datetime) -> dict[str, Any]:
             row.name: {"enabled": row.enabled, "ready": row.ready, "reason": row.reason, "message": row.message}
             for row in component_rows(body, now)
         },
+        "optIns": list(status.get("optIns") or []),
     }
 
 
@@ -220,6 +221,9 @@ def platform_view(body: Mapping[str, Any], now: datetime.datetime) -> Renderable
         f" - {verdict.message}" if verdict.message else "",
     )
     parts: list[RenderableType] = [header]
+    opt_ins = (body.get("status") or {}).get("optIns") or []
+    if opt_ins:
+        parts.append(Text(f"Security opt-ins in force: {', '.join(opt_ins)} (docs/security.md)", style="bold yellow"))
     if (body.get("status") or {}).get("components"):
         parts += [Text(""), components_table(body, now)]
     if (body.get("status") or {}).get("conditions"):

@@ -36,6 +36,7 @@ from seldon_meta_operator.reconcile.secrets import (
     ensure_webhook_cert,
 )
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
+from seldon_meta_operator.render import policy
 from seldon_meta_operator.render.install import plural_resolver, render_everything
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
@@ -117,6 +118,7 @@ async def reconcile_platform(
     old_status: Mapping[str, Any] = body.get("status") or {}
     old_inventory: dict[str, list[str]] = {k: list(v) for k, v in (old_status.get("inventory") or {}).items()}
     now = timestamp(clock())
+    opt_ins: list[str] = list(old_status.get("optIns") or [])  # kept until the spec is parsed
 
     async def finish(
         components: list[ComponentOutcome],
@@ -125,7 +127,7 @@ async def reconcile_platform(
         events: list[Event],
         writes: int,
     ) -> Outcome:
-        status = build_status(old_status, generation, components, inventory, problem, now)
+        status = build_status(old_status, generation, components, inventory, problem, now, opt_ins)
         outcome = Outcome(
             status=status,
             events=events,
@@ -158,6 +160,8 @@ async def reconcile_platform(
         )
     except SpecError as exc:
         return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
+
+    opt_ins = policy.opt_ins(resource.spec)
 
     # 3. Facts.
     facts = ClusterFacts(api_kinds=await kube.api_kinds())

@@ -110,8 +110,10 @@ def build_status(
     inventory: Mapping[str, Sequence[str]],
     problem: Problem | None,
     now: str,
+    opt_ins: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The complete new status. Pure: ``now`` is passed in and used only for condition transitions."""
+    """The complete new status. Pure: ``now`` is passed in and used only for condition transitions. ``opt_ins``:
+    the security opt-ins in force (render/policy.py), shown so that nobody overlooks them."""
     conditions: list[dict[str, Any]] = list(old.get("conditions") or [])
     ready, reason, message = summarize_ready(components, problem)
     conditions = set_condition(conditions, c.READY, ready, reason, message, now, generation)
@@ -141,6 +143,7 @@ def build_status(
         },
         "enabledComponents": ",".join(x.name for x in components if x.enabled),
         "inventory": {k: list(v) for k, v in sorted(inventory.items()) if v},
+        "optIns": list(opt_ins),
     }
     if generation is not None:
         status["observedGeneration"] = generation
