@@ -88,7 +88,11 @@ def test_each_example_runs_exactly_its_workloads(name: str) -> None:
     "name", sorted(WORKLOADS), ids=[f"examples/{n}.yaml renders without warnings" for n in sorted(WORKLOADS)]
 )
 def test_each_example_renders_without_warnings(name: str) -> None:
-    assert rendered(name).warnings == ()
+    warnings = rendered(name).warnings
+    if name == "detectors":  # the seed's section alone names no payload store for the logger (docs/api.md)
+        assert [w.split(":")[0] for w in warnings] == ["spec.enable.detectors"]
+        return
+    assert warnings == ()
 
 
 @pytest.mark.parametrize(

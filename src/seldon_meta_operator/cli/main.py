@@ -23,7 +23,7 @@ from seldon_meta_operator.cli.generated import CHART_DIR, chart_files, generated
 from seldon_meta_operator.components import component_names
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.reconcile.secrets import generate_offline, generated_at_reconcile
+from seldon_meta_operator.render.generated import generated_at_reconcile
 from seldon_meta_operator.render.output import dump_json, dump_yaml
 from seldon_meta_operator.render.ownership import COMPONENT_LABEL
 from seldon_meta_operator.render.pipeline import render_platform, sort_key
@@ -117,6 +117,9 @@ def render(
         name, namespace = resource.metadata.name, resource.metadata.namespace
         generated: list[dict[str, Any]] = []
         if include_generated:
+            # Imported here: cryptography and the API client stay out of a plain render (issue 12).
+            from seldon_meta_operator.reconcile.secrets import generate_offline  # noqa: PLC0415
+
             ca_bundle, generated = generate_offline(result, name, namespace, datetime.datetime.now(datetime.UTC))
             if ca_bundle is not None:  # the webhook configuration carries the CA of the certificate just made
                 result = render_platform(

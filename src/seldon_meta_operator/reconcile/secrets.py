@@ -21,6 +21,11 @@ from cryptography.x509.oid import NameOID
 from seldon_meta_operator.components.base import GeneratedSecret
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET, CORE_WEBHOOK_SERVICE
 from seldon_meta_operator.kube import Kube
+from seldon_meta_operator.render.generated import (
+    GENERATED_BY_ANNOTATION,
+    GENERATED_BY_RENDER,
+    generated_at_reconcile,
+)
 from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION, platform_labels
 from seldon_meta_operator.render.pipeline import RenderResult
 
@@ -239,15 +244,6 @@ def cert_needs_renewal(secret: Mapping[str, Any] | None, namespace: str, now: da
     return None
 
 
-def needs_webhook_cert(core_values: Mapping[str, Any]) -> bool:
-    """Whether the platform must issue Seldon Core's webhook certificate: not when cert-manager issues it
-    (``certManager.enabled``) nor when the manager makes its own (``managerCreateResources``)."""
-    cert_manager = core_values.get("certManager")
-    return not (isinstance(cert_manager, Mapping) and cert_manager.get("enabled")) and not core_values.get(
-        "managerCreateResources"
-    )
-
-
 def webhook_cert_manifest(
     made: WebhookCert, namespace: str, platform: str, owner: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -286,43 +282,6 @@ async def ensure_webhook_cert(
 
 
 # --- What reconcile generates, for `seldonctl render` (issue 11) -------------------------------------------------
-
-#: Marks an object `seldonctl render --include-generated` generated (the operator generates the others).
-GENERATED_BY_ANNOTATION = "operator.seldon.io/generated-by"
-GENERATED_BY_RENDER = "seldonctl-render"
-
-
-@dataclass(frozen=True)
-class GeneratedObject:
-    """An object the operator generates at reconcile time rather than renders: its key and why."""
-
-    key: str  # v1/Secret/<namespace>/<name>
-    why: str
-
-
-def generated_at_reconcile(result: RenderResult, namespace: str) -> list[GeneratedObject]:
-    """The Secrets (and the webhook caBundle) a reconcile of ``result`` would generate: not part of a render,
-    because their values are random or a new certificate, made once and never overwritten."""
-    out: list[GeneratedObject] = []
-    if needs_webhook_cert(result.values.get("core", {})) and any(
-        c.name == "seldon_core" and c.enabled for c in result.components
-    ):
-        out.append(
-            GeneratedObject(
-                f"v1/Secret/{namespace}/{CORE_WEBHOOK_SECRET}",
-                "Seldon Core's webhook serving certificate and its CA, which is also the caBundle of "
-                f"ValidatingWebhookConfiguration seldon-validating-webhook-configuration-{namespace}",
-            )
-        )
-    for comp in result.components:
-        for spec in comp.secrets:
-            out.append(
-                GeneratedObject(
-                    f"v1/Secret/{spec.namespace}/{spec.name}",
-                    f"random credentials of {comp.title} ({', '.join(spec.random_keys) or 'fixed keys'})",
-                )
-            )
-    return out
 
 
 def generate_offline(
