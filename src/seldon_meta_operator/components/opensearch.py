@@ -212,7 +212,8 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "startupProbe": _tcp_probe("http", period=10, failures=30, initial_delay=5),
         "readinessProbe": _tcp_probe("http", period=5, failures=3),
         "livenessProbe": _tcp_probe("transport", period=20, failures=10),
-        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        # A CPU limit too (issue 8: every container has CPU and memory limits); a trial node needs little.
+        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
         # The root filesystem stays writable: the demo security installer writes certificates and settings into
         # the image's config directory on every start.
         "securityContext": restricted_security_context(),

@@ -168,7 +168,8 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "startupProbe": _probe(period=10, failures=30),
         "readinessProbe": _probe(period=10, failures=3),
         "livenessProbe": _probe(period=20, failures=6),
-        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        # A CPU limit too (issue 8: every container has CPU and memory limits); a trial database needs little.
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         "securityContext": {**restricted_security_context(), "readOnlyRootFilesystem": True},
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
