@@ -158,6 +158,11 @@ def test_security_opt_ins_in_force_are_shown_in_the_summary_and_the_table() -> N
     console = Console(width=200, record=True)
     console.print(platform_view(obj, NOW))
     assert "Security opt-ins in force: spec.security.allow_privileged_pods" in console.export_text()
+    obj["status"]["warnings"] = ["spec.enable.detectors: no payload store"]
+    assert summary(obj, NOW)["warnings"] == ["spec.enable.detectors: no payload store"]
+    console = Console(width=200, record=True)
+    console.print(platform_view(obj, NOW))
+    assert "Warning: spec.enable.detectors: no payload store" in console.export_text()
     del obj["status"]["optIns"]
     console = Console(width=200, record=True)
     console.print(platform_view(obj, NOW))

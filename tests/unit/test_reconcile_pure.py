@@ -482,6 +482,13 @@ def test_security_opt_ins_are_listed_in_status() -> None:
     assert status["optIns"] == ["spec.security.allow_privileged_pods"]
 
 
+def test_render_warnings_are_listed_in_status_at_most_ten_each_capped() -> None:
+    many = [f"warning {i}: " + "w" * 1000 for i in range(20)]
+    status = build_status({}, 1, [outcome("a", True)], {}, None, T0, [], many)
+    assert len(status["warnings"]) == 10 and all(len(w) <= 300 for w in status["warnings"])
+    assert status["warnings"][0].startswith("warning 0: ")
+
+
 def test_long_messages_are_capped_at_1_kib_saying_so() -> None:
     from seldon_meta_operator.reconcile.status import MAX_MESSAGE
 

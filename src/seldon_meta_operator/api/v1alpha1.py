@@ -278,6 +278,9 @@ class SeldonOperatorStatus(BaseModel):
         default_factory=list,
         description="Security opt-ins in force, as spec paths (docs/security.md).",
     )
+    warnings: list[str] = Field(
+        default_factory=list, description="What the spec probably did not mean (unknown values, a missing store)."
+    )
 
 
 class ObjectMeta(BaseModel):

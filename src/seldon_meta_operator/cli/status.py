@@ -164,6 +164,7 @@ def summary(body: Mapping[str, Any], now: datetime.datetime) -> dict[str, Any]:
             for row in component_rows(body, now)
         },
         "optIns": list(status.get("optIns") or []),
+        "warnings": list(status.get("warnings") or []),
     }
 
 
@@ -224,6 +225,8 @@ def platform_view(body: Mapping[str, Any], now: datetime.datetime) -> Renderable
     opt_ins = (body.get("status") or {}).get("optIns") or []
     if opt_ins:
         parts.append(Text(f"Security opt-ins in force: {', '.join(opt_ins)} (docs/security.md)", style="bold yellow"))
+    for warning in (body.get("status") or {}).get("warnings") or []:
+        parts.append(Text(f"Warning: {warning}", style="yellow"))
     if (body.get("status") or {}).get("components"):
         parts += [Text(""), components_table(body, now)]
     if (body.get("status") or {}).get("conditions"):

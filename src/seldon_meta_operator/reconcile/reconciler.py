@@ -119,6 +119,7 @@ async def reconcile_platform(
     old_inventory: dict[str, list[str]] = {k: list(v) for k, v in (old_status.get("inventory") or {}).items()}
     now = timestamp(clock())
     opt_ins: list[str] = list(old_status.get("optIns") or [])  # kept until the spec is parsed
+    warnings: list[str] = []
 
     async def finish(
         components: list[ComponentOutcome],
@@ -127,7 +128,7 @@ async def reconcile_platform(
         events: list[Event],
         writes: int,
     ) -> Outcome:
-        status = build_status(old_status, generation, components, inventory, problem, now, opt_ins)
+        status = build_status(old_status, generation, components, inventory, problem, now, opt_ins, warnings)
         outcome = Outcome(
             status=status,
             events=events,
@@ -182,6 +183,7 @@ async def reconcile_platform(
         result = render()
     except SpecError as exc:
         return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
+    warnings = list(result.warnings)
     writes = 0
     events: list[Event] = []
     core = result.values["core"]

@@ -17,6 +17,9 @@ from seldon_meta_operator.api import conditions as c
 #: write must never exceed the API server's limits, nor echo a huge value back (issue 8).
 MAX_MESSAGE = 1024
 ELIDED = " … (message truncated)"
+#: Render warnings kept in status (each capped shorter than a message).
+MAX_WARNINGS = 10
+MAX_WARNING = 300
 
 
 def cap_message(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -111,6 +114,7 @@ def build_status(
     problem: Problem | None,
     now: str,
     opt_ins: Sequence[str] = (),
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The complete new status. Pure: ``now`` is passed in and used only for condition transitions. ``opt_ins``:
     the security opt-ins in force (render/policy.py), shown so that nobody overlooks them."""
@@ -144,6 +148,7 @@ def build_status(
         "enabledComponents": ",".join(x.name for x in components if x.enabled),
         "inventory": {k: list(v) for k, v in sorted(inventory.items()) if v},
         "optIns": list(opt_ins),
+        "warnings": [cap_message(w, MAX_WARNING) for w in warnings[:MAX_WARNINGS]],
     }
     if generation is not None:
         status["observedGeneration"] = generation
