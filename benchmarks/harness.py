@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,21 @@ def requests_by_verb(resources: frozenset[str] | None = None) -> Counter[str]:
     return totals
 
 
+def requests_by_resource() -> Counter[tuple[str, str]]:
+    """Requests served so far by (verb, resource[/subresource]), dry runs excluded."""
+    totals: Counter[tuple[str, str]] = Counter()
+    for line in kubectl("get", "--raw", "/metrics").splitlines():
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if labels.get("dry_run"):
+            continue
+        resource = labels.get("resource", "") + (f"/{labels['subresource']}" if labels.get("subresource") else "")
+        totals[(labels.get("verb", "?"), resource or "-")] += int(float(match.group("value")))
+    return totals
+
+
 @dataclass
 class BenchCluster:
     state: Path
@@ -98,6 +114,17 @@ class BenchCluster:
         if self.operator is not None:
             stop_operator(self.operator)
             self.operator = None
+
+    @contextlib.contextmanager
+    def helpers_paused(self) -> Iterator[None]:
+        """The stand-in Knative controller polls every second: paused while idle requests are counted."""
+        for proc in self.background:
+            proc.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in self.background:
+                proc.send_signal(signal.SIGCONT)
 
     def operator_rss(self) -> float:
         assert self.operator is not None
