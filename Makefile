@@ -80,8 +80,12 @@ test: venv cluster-bin helm-bin image lint typecheck imports
 
 ## Benchmarks print figures; they assert nothing about speed.
 bench: venv cluster-bin
+	$(PY) -m benchmarks.cli_bench
 	$(PY) -m benchmarks.render_bench
+	$(PY) -m benchmarks.memory_bench
 	$(PY) -m benchmarks.cluster_bench
+	$(PY) -m benchmarks.apply_bench
+	$(PY) -m benchmarks.idle_bench
 	$(PY) -m benchmarks.leader_bench
 
 demo: venv cluster-bin
