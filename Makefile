@@ -9,7 +9,7 @@ PYTHON ?= python3
 
 .PHONY: all venv bin test lint format typecheck imports unit golden cluster-tests generate check-generated \
         cluster-bin cluster-up cluster-down cluster-status prereqs-install prereqs-remove demo bench clean \
-        helm-bin image
+        helm-bin image checkov
 
 all: test
 
@@ -71,11 +71,29 @@ imports: venv
 unit: venv
 	$(BIN)/pytest tests/unit tests/golden
 
+## Security scan (issue 8): Checkov, in its own venv (installed once per pinned version), over the install manifest
+## and the render of every example. Zero failures except .checkov.yaml's skips, each with its reason.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: venv $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	for f in examples/*.yaml; do $(BIN)/seldonctl render -f "$$f" > "$$out/render-$$(basename $$f)" 2>/dev/null \
+	  || { echo "seldonctl render -f $$f failed"; exit 1; }; done && \
+	cp deploy/seldonoperator_install.yaml "$$out/" && \
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --directory "$$out" --framework kubernetes \
+	  --compact --quiet --skip-download
+
 cluster-tests: venv cluster-bin helm-bin
 	$(BIN)/pytest tests/integration tests/e2e
 
 # The image is rebuilt (warm: the base and pip cache are reused) so tests/integration/test_image.py runs this code.
-test: venv cluster-bin helm-bin image lint typecheck imports
+test: venv cluster-bin helm-bin image lint typecheck imports checkov
 	$(BIN)/pytest tests
 
 ## Benchmarks print figures; they assert nothing about speed.
@@ -92,4 +110,4 @@ demo: venv cluster-bin
 	$(PY) hack/demo.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache
