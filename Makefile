@@ -105,6 +105,7 @@ bench: venv cluster-bin
 	$(PY) -m benchmarks.apply_bench
 	$(PY) -m benchmarks.idle_bench
 	$(PY) -m benchmarks.leader_bench
+	$(PY) -m benchmarks.fault_bench
 
 demo: venv cluster-bin
 	$(PY) hack/demo.py
