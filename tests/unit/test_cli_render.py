@@ -204,3 +204,21 @@ def test_render_help_shows_examples() -> None:
     result = CliRunner().invoke(app, ["render", "--help"])
     assert result.exit_code == 0
     assert "seldonctl render -f examples/minimal.yaml" in result.stdout
+
+
+# --- The render policy (issue 8) ---------------------------------------------------------------------------
+
+
+def test_a_namespace_the_admin_did_not_allow_is_one_error_line_naming_the_value_and_the_option(tmp_path: Path) -> None:
+    path = write(tmp_path, platform(spec({"core": {"values": {"usageMetrics": {"enabled": True}}}})))
+    line = assert_one_line_error(run("-f", path))
+    assert "spec.core.values.usageMetrics.enabled" in line and "--allowed-namespace 'kube-system'" in line
+    allowed = run("-f", path, "--allowed-namespace", "kube-system")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "namespace: kube-system" in allowed.stdout
+
+
+def test_field_paths_with_brackets_survive_the_terminal_markup(tmp_path: Path) -> None:
+    values = {"manager": {"containerSecurityContext": {"privileged": True}}}
+    line = assert_one_line_error(run("-f", write(tmp_path, platform(spec({"core": {"values": values}})))))
+    assert "containers[manager].securityContext.privileged" in line
