@@ -46,11 +46,32 @@ def test_help_and_render_do_not_import_the_cluster_stack(args: tuple[str, ...]) 
     assert heavy(modules) == []
 
 
-def test_help_does_not_load_typers_rich_formatter() -> None:
+@pytest.mark.parametrize("args", [("--help",), ("render", "-f", "examples/minimal.yaml")], ids=["help", "render"])
+def test_help_and_render_do_not_load_rich_or_asyncio(args: tuple[str, ...]) -> None:
     # typer.rich_utils brings rich's markdown and syntax highlighting (markdown-it, pygments): more start-up than
-    # the whole of a render. Help is click's plain text.
-    modules = imported_modules("--help")
-    assert not {"typer.rich_utils", "markdown_it", "pygments"} & modules
+    # the whole of a render. Help is click's plain text; errors and warnings are click-styled lines; rich draws only
+    # the cluster commands' tables and progress, asyncio runs only their API calls.
+    modules = imported_modules(*args)
+    assert sorted(m for m in modules if m.split(".")[0] in {"rich", "markdown_it", "pygments", "asyncio"}) == []
+    assert "typer.rich_utils" not in modules
+
+
+def test_errors_and_warnings_are_plain_lines_without_markup(tmp_path: Path) -> None:
+    # Field paths such as containers[manager] are printed as they are (rich took [..] for markup), and NO_COLOR
+    # leaves no escape codes.
+    bad = tmp_path / "bad[x].yaml"
+    bad.write_text("kind: [")
+    proc = subprocess.run(
+        [sys.executable, "-m", "seldon_meta_operator.cli.main", "render", "-f", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: {bad}:")
+    assert "\nhint: " in proc.stderr and "\x1b[" not in proc.stderr
 
 
 def test_a_cluster_command_still_loads_the_client_when_it_runs(tmp_path: Path) -> None:

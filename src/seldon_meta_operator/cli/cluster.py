@@ -8,7 +8,6 @@ connection and kubeconfig errors into ``fail(...)``: one line and a hint, never 
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import sys
@@ -121,6 +120,8 @@ def run(
     error_code: int = 1,
 ) -> T:
     """Run ``action(kube)`` on a fresh event loop and client; map every cluster error to ``fail``."""
+    import asyncio  # noqa: PLC0415  (asyncio and ssl: ~30 ms that --help and render do not need)
+
     from seldon_meta_operator.kube import Kube, KubeError, UnreachableError  # noqa: PLC0415
 
     server = ""
@@ -253,6 +254,8 @@ def manifest_of(resource: SeldonOperator, namespace: str | None) -> dict[str, An
 
 async def poll(probe: Callable[[], Awaitable[T | None]], timeout: float, interval: float = 1.0) -> T | None:
     """``probe()``'s first truthy value, or None once ``timeout`` seconds have passed. Never hangs."""
+    import asyncio  # noqa: PLC0415
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

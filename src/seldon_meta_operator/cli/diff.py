@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
-from rich.text import Text
 
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator
 from seldon_meta_operator.cli.cluster import (
@@ -47,6 +46,8 @@ from seldon_meta_operator.render.ownership import object_key, parse_key
 from seldon_meta_operator.render.pipeline import RenderResult, render_platform, sort_key
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
 
 #: The operator's field manager (kube.FIELD_MANAGER; a test keeps them equal): what it would apply is compared as it.
@@ -261,6 +262,8 @@ _MARK = {
 
 
 def _diff_text(diff: str) -> Text:
+    from rich.text import Text  # noqa: PLC0415  (rich: only where output is drawn)
+
     text = Text()
     for line in diff.splitlines(keepends=True):
         style = ""
@@ -277,6 +280,8 @@ def _diff_text(diff: str) -> Text:
 
 
 def print_changes(title: str, found: Sequence[Change], show_unchanged: bool) -> None:
+    from rich.text import Text  # noqa: PLC0415
+
     console = stdout_console()
     summary = ", ".join(f"{n} {action}" for action, n in counts(found).items()) or "nothing rendered"
     console.print(Text.assemble((title, "bold"), f": {summary}"))

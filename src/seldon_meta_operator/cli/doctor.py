@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from seldon_meta_operator.cli.cluster import (
     OPERATOR_NAMESPACE,
@@ -26,6 +24,8 @@ from seldon_meta_operator.cli.cluster import (
 )
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     # reconcile.doctor gathers through kube/ (lightkube): imported where the command runs, so --help stays light.
     from seldon_meta_operator.reconcile.doctor import Finding
 
@@ -38,6 +38,9 @@ CHECK_WIDTH_CAP = 80
 
 
 def findings_table(findings: Sequence[Finding]) -> Table:
+    from rich.table import Table  # noqa: PLC0415  (rich: only where output is drawn)
+    from rich.text import Text  # noqa: PLC0415
+
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     # The check names the row (a namespace/name included): it keeps its width, the explanations fold.
     longest = max((len(f.check) for f in findings), default=0)
@@ -61,6 +64,8 @@ def doctor(
 ) -> None:
     """Check the cluster: Kubernetes version, your permissions, the operator, its CRD, the prerequisites of every
     enabled feature, another Seldon Core, stale webhooks. Exit code 1 when something blocks."""
+    from rich.text import Text  # noqa: PLC0415
+
     from seldon_meta_operator.reconcile.doctor import Level, evaluate, exit_code, gather_facts  # noqa: PLC0415
 
     facts = run(kubeconfig, context, lambda kube: gather_facts(kube, namespace))

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group, RenderableType
-from rich.live import Live
 
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator
 from seldon_meta_operator.cli.cluster import (
@@ -58,6 +56,8 @@ from seldon_meta_operator.render.ownership import (
 from seldon_meta_operator.render.pipeline import render_platform, sort_key
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
 
 INSTALL_FILE = "seldonoperator_install.yaml"
@@ -226,6 +226,9 @@ async def apply_platforms(kube: Kube, docs: Sequence[Manifest], wait: bool, time
 async def wait_ready(kube: Kube, platforms: Sequence[tuple[str, str]], timeout: float) -> int:
     """Poll the SeldonOperators, showing their components live, until all are Ready, one is Stalled (a spec error
     or a duplicate: waiting cannot help), or ``timeout``. Returns the exit code of `seldonctl status`."""
+    from rich.console import Group  # noqa: PLC0415  (rich: only where output is drawn)
+    from rich.live import Live  # noqa: PLC0415
+
     console = stderr_console()
     bodies: dict[tuple[str, str], dict[str, Any]] = {}
 

@@ -16,9 +16,6 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
@@ -39,6 +36,10 @@ from seldon_meta_operator.cli.common import fail
 from seldon_meta_operator.components import component_names
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
     from seldon_meta_operator.kube import Kube  # imported where a command runs: --help and render stay light
 
 
@@ -174,10 +175,15 @@ _STATE_STYLE = {State.READY: "green", State.PROGRESSING: "yellow", State.FAILED:
 
 
 def _yes_no(value: bool, good: str = "green") -> Text:
+    from rich.text import Text  # noqa: PLC0415  (rich: only where output is drawn, not for --help or render)
+
     return Text("True" if value else "False", style=good if value else "yellow")
 
 
 def components_table(body: Mapping[str, Any], now: datetime.datetime) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for column in ("COMPONENT", "ENABLED", "READY", "REASON", "AGE", "MESSAGE"):
         table.add_column(column, overflow="fold", no_wrap=column != "MESSAGE")
@@ -197,6 +203,8 @@ def components_table(body: Mapping[str, Any], now: datetime.datetime) -> Table:
 
 
 def conditions_table(body: Mapping[str, Any], now: datetime.datetime) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for column in ("CONDITION", "STATUS", "REASON", "AGE", "MESSAGE"):
         table.add_column(column, overflow="fold", no_wrap=column != "MESSAGE")
@@ -213,6 +221,9 @@ def conditions_table(body: Mapping[str, Any], now: datetime.datetime) -> Table:
 
 def platform_view(body: Mapping[str, Any], now: datetime.datetime) -> RenderableType:
     """The header line, the components table and the conditions table of one SeldonOperator."""
+    from rich.console import Group  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
     meta = body.get("metadata") or {}
     verdict = evaluate_state(body)
     header = Text.assemble(
