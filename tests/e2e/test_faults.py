@@ -29,6 +29,11 @@ KINDS = (
 )
 
 
+#: The faulty operator's resync interval (SELDON_OPERATOR_TIMER_INTERVAL), longer than WAIT_READY.
+RESYNC = "900"
+WAIT_READY = 420
+
+
 def managed_objects() -> set[str]:
     found = json.loads(
         kubectl("get", KINDS, "-A", "-l", "app.kubernetes.io/managed-by=seldon-meta-operator", "-o", "json")
@@ -49,7 +54,11 @@ def faulty_operator(
     stop_operator(operator)
     try:
         proxy.enabled = False  # start-up is not what this test is about: kopf's health endpoint must come up
-        faulty = start_operator(proxy_kubeconfig(operator_kubeconfig, proxy.url, tmp_path / "kubeconfig"), log)
+        # A resync interval longer than the wait for Ready: recovering from a fault must come from the operator's
+        # retries with backoff, not from the next periodic pass (the session operator's is 3 s).
+        faulty = start_operator(
+            proxy_kubeconfig(operator_kubeconfig, proxy.url, tmp_path / "kubeconfig"), log, timer_interval=RESYNC
+        )
         proxy.enabled = True
         try:
             yield faulty, proxy
@@ -76,7 +85,7 @@ def test_an_install_through_injected_faults_converges_to_the_clean_object_set(
     _faulty, proxy = request.getfixturevalue("faulty_operator")
     before = write_requests()
     platform.apply("builtin-trial.yaml")
-    platform.wait_ready(timeout=420)
+    platform.wait_ready(timeout=WAIT_READY)
     poll("exactly the clean object set", lambda: managed_objects() == clean, 120)
     writes = delta(before, write_requests())
     total = sum(writes.values())
