@@ -17,6 +17,7 @@ Tests that use ``cluster`` (directly or through other fixtures) get the ``cluste
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -236,3 +237,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.cluster)
+
+
+#: The install manifest's ValidatingAdmissionPolicyBinding: SeldonOperators only in the operator's namespace.
+POLICY_BINDING = "seldon-operator-namespace-only"
+
+
+@contextlib.contextmanager
+def admission_policy_lifted(cluster: Cluster) -> Iterator[None]:
+    """Integration tests drive ``reconcile_platform`` and the CLI in namespaces of their own, which the install
+    manifest's admission policy refuses (by design, tested in tests/e2e/test_security.py): lift its binding for
+    the test, and put it back if it was there."""
+    kind = "validatingadmissionpolicybinding"
+    before = cluster.get_json(kind, POLICY_BINDING)
+    cluster.kubectl("delete", kind, POLICY_BINDING, "--ignore-not-found")
+    try:
+        yield
+    finally:
+        after = cluster.get_json(kind, POLICY_BINDING)
+        if before is not None and after is None:
+            keep = {k: before[k] for k in ("apiVersion", "kind", "spec")}
+            keep["metadata"] = {"name": POLICY_BINDING, "labels": before["metadata"].get("labels") or {}}
+            cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=json.dumps(keep))
+        elif before is None and after is not None:
+            cluster.kubectl("delete", kind, POLICY_BINDING, "--ignore-not-found")
+
+
+@pytest.fixture
+def open_admission(cluster: Cluster) -> Iterator[None]:
+    """See ``admission_policy_lifted``."""
+    with admission_policy_lifted(cluster):
+        yield

@@ -27,7 +27,7 @@ from seldon_meta_operator.cli.main import app
 from seldon_meta_operator.kube import Kube
 from seldon_meta_operator.reconcile.reconciler import Outcome, cleanup_platform, reconcile_platform
 from tests.builders import EXAMPLES, enable, enterprise_values, example, platform
-from tests.conftest import Cluster, Prereqs, wait_until
+from tests.conftest import Cluster, Prereqs, admission_policy_lifted, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -103,10 +103,13 @@ def remove_platform(cluster: Cluster, namespace: str, name: str) -> None:
 
 
 @pytest.fixture
-def installed(cluster: Cluster) -> None:
-    """The operator's install manifest applied by `seldonctl install --wait` (idempotent)."""
+def installed(cluster: Cluster) -> Iterator[None]:
+    """The operator's install manifest applied by `seldonctl install --wait` (idempotent), with its admission policy
+    lifted: these tests reconcile in namespaces of their own (tests/conftest.py ``admission_policy_lifted``)."""
     result = seldonctl(cluster, "install", "--wait", "--timeout", "120")
     assert result.exit_code == 0, result.stderr
+    with admission_policy_lifted(cluster):
+        yield
 
 
 @pytest.fixture
@@ -287,11 +290,12 @@ def test_doctor_with_and_without_the_istio_prerequisite(
 ) -> None:
     had_istio = cluster.get_json("crd", "gateways.networking.istio.io") is not None
     prereqs.remove("istio")
-    platforms.append((namespace, "sample"))
+    # doctor checks SeldonOperators in the operator's namespace only (others are reported as ignored).
+    platforms.append((SYSTEM, "sample"))
     try:
-        doc = platform(enable("routing"), name="sample", namespace=namespace)
+        doc = platform(enable("routing"), name="sample", namespace=SYSTEM)
         assert seldonctl(cluster, "apply", "-f", write(tmp_path, doc)).exit_code == 0
-        check = f"Routing (Istio) for {namespace}/sample"
+        check = f"Routing (Istio) for {SYSTEM}/sample"
 
         without = seldonctl(cluster, "doctor", "-o", "json")
         assert without.exit_code == 1, without.stdout

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def crd(cluster: Cluster) -> None:
+def crd(cluster: Cluster, open_admission: None) -> None:
     """Our CRD as generated, server-side applied (the same object the install manifest applies)."""
     cluster.kubectl(
         "apply",

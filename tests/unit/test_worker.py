@@ -151,3 +151,10 @@ def test_the_namespace_is_the_pods_own_in_a_cluster_else_seldon_system(tmp_path:
     assert default_namespace(tmp_path) == "seldon-system"
     (tmp_path / "namespace").write_text("platform\n")
     assert default_namespace(tmp_path) == "platform"
+
+
+def test_a_pass_that_ends_apply_failed_is_retried_with_backoff_not_at_the_slow_resync() -> None:
+    from seldon_meta_operator.operator.worker import RETRIED_REASONS
+
+    assert {"ApplyFailed", "ApplyConflict", "PruneFailed"} <= RETRIED_REASONS
+    assert backoff(1) < 300 and backoff(100) == MAX_BACKOFF < 300

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
 from seldon_meta_operator.kube import Kube, KubeError
 from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
@@ -38,6 +39,8 @@ HEARTBEAT = 5.0
 #: An event about an object we own makes its platform due after this long (seconds): a rollout sends many
 #: events within milliseconds, and they make one pass.
 COALESCE = 0.2
+#: Ready reasons of a pass that ran but could not write everything: retried with backoff.
+RETRIED_REASONS = frozenset({c.APPLY_FAILED, c.APPLY_CONFLICT, c.PRUNE_FAILED})
 #: Posts an Event about an object; set by the glue once an event recorder exists.
 EventSink = Callable[[Mapping[str, Any], Event], Awaitable[None]]
 
@@ -45,6 +48,13 @@ EventSink = Callable[[Mapping[str, Any], Event], Awaitable[None]]
 def platform_key(obj: Mapping[str, Any]) -> Key:
     meta = obj.get("metadata") or {}
     return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+def ready_reason(status: Mapping[str, Any]) -> str:
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == c.READY:
+            return str(cond.get("reason") or "")
+    return ""
 
 
 def backoff(failures: int) -> float:
@@ -206,11 +216,17 @@ class Worker:
         finally:
             RECONCILE_DURATION.observe(max(self.clock() - started, 0.0))
         self.passes += 1
-        if self.failures.pop(key, 0):
+        after = recheck_after(outcome.status, self.config.interval, self.config.progress_interval)
+        if ready_reason(outcome.status) in RETRIED_REASONS:
+            # The pass ran, but a write failed (a 5xx, a 429, a reset): retried with the same capped backoff as a
+            # failed pass, not left to the slow resync.
+            count = self.failures[key] = self.failures.get(key, 0) + 1
+            after = min(backoff(count), after)
+        elif self.failures.pop(key, 0):
             log.info("Reconcile recovered", extra={"object": _ref(key)})
-        self._last_error.pop(key, None)
+        if not self.failures.get(key):
+            self._last_error.pop(key, None)
         if key in self.due:  # not deleted while the pass ran
-            after = recheck_after(outcome.status, self.config.interval, self.config.progress_interval)
             self.due[key] = self.clock() + (COALESCE if key in self._poked else after)
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
