@@ -251,6 +251,34 @@ def admission_policy_lifted(cluster: Cluster) -> Iterator[None]:
     kind = "validatingadmissionpolicybinding"
     before = cluster.get_json(kind, POLICY_BINDING)
     cluster.kubectl("delete", kind, POLICY_BINDING, "--ignore-not-found")
+    if before is not None and cluster.get_json("crd", "seldonoperators.operator.seldon.io") is not None:
+        # The API server drops a deleted binding from its policy cache a moment later: wait until it admits.
+        probe = {
+            "apiVersion": "operator.seldon.io/v1alpha1",
+            "kind": "SeldonOperator",
+            "metadata": {"name": "admission-probe", "namespace": "default"},
+            "spec": {},
+        }
+
+        def admitted() -> bool:
+            proc = subprocess.run(
+                [
+                    str(cluster.bin_dir / "kubectl"),
+                    f"--kubeconfig={cluster.kubeconfig}",
+                    "create",
+                    "--dry-run=server",
+                    "-f",
+                    "-",
+                ],
+                input=json.dumps(probe),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            return proc.returncode == 0
+
+        wait_until("the admission policy's binding to be lifted", admitted, timeout=60)
     try:
         yield
     finally:

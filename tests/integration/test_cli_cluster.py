@@ -421,7 +421,11 @@ def test_uninstall_keeps_the_data_and_the_seldondeployment_crd_and_leaves_nothin
     assert cluster.get_json("crd", CRD) is None
     assert cluster.get_json("deployment", OPERATOR, "-n", SYSTEM) is None
     assert cluster.get_json("clusterrole", "seldon-operator-manager-role") is None
-    assert objects_of(cluster, "sample") == [f"Secret/{namespace}/metadata-postgres"]  # the retained credentials
+    # The retained credentials and their retained copy (docs/operations.md, "Credentials follow their data").
+    assert objects_of(cluster, "sample") == [
+        f"Secret/{namespace}/metadata-postgres",
+        f"Secret/{namespace}/metadata-postgres-retained",
+    ]
     # Kept: the data and the SeldonDeployment CRD. Nothing is stuck Terminating.
     assert cluster.get_json("pvc", POSTGRES_PVC, "-n", namespace) is not None
     assert cluster.get_json("crd", SDEP_CRD) is not None
