@@ -78,9 +78,18 @@ class OperatorProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_operator(kubeconfig: Path, log: Path, timer_interval: str = "30") -> OperatorProcess:
+def start_operator(
+    kubeconfig: Path,
+    log: Path,
+    timer_interval: str = "30",
+    extra_args: tuple[str, ...] = (),
+    identity: str | None = None,
+) -> OperatorProcess:
+    """``seldonctl operator run`` under ``kubeconfig``; ``identity`` names the replica in a leader Lease."""
     metrics_port, health_port = _free_port(), _free_port()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "SELDON_OPERATOR_TIMER_INTERVAL": timer_interval}
+    if identity:
+        env["POD_NAME"] = identity
     seldonctl = str(Path(sys.executable).parent / "seldonctl")
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -93,6 +102,7 @@ def start_operator(kubeconfig: Path, log: Path, timer_interval: str = "30") -> O
                 str(health_port),
                 "--metrics-port",
                 str(metrics_port),
+                *extra_args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -158,3 +158,25 @@ def test_a_pass_that_ends_apply_failed_is_retried_with_backoff_not_at_the_slow_r
 
     assert {"ApplyFailed", "ApplyConflict", "PruneFailed"} <= RETRIED_REASONS
     assert backoff(1) < 300 and backoff(100) == MAX_BACKOFF < 300
+
+
+def test_a_standby_with_platforms_due_waits_instead_of_spinning() -> None:
+    """Found on two replicas: a standby whose step returned at once starved the event loop, and with it the leader
+    election, so it never took over."""
+
+    async def go() -> None:
+        clock = Clock()
+        w = worker(clock, leading=False)
+        w.due[KEY] = clock.now - 1  # due, but this replica does not lead
+        other_ran = asyncio.Event()
+
+        async def other() -> None:
+            other_ran.set()
+
+        task = asyncio.create_task(other())
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(w.step(), timeout=0.3)  # it waits (for a wake-up or the heartbeat)
+        assert other_ran.is_set()
+        await task
+
+    asyncio.run(go())

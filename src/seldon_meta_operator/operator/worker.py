@@ -159,6 +159,13 @@ class Worker:
 
     async def step(self) -> None:
         """Wait until something is due (or HEARTBEAT), then run what is due, if this replica leads."""
+        if not self.is_leader():
+            # A standby only waits (becoming the leader wakes it: ``resync``). Returning at once while something is
+            # due would spin the loop without ever yielding, starving the election itself.
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=HEARTBEAT)
+            return
         now = self.clock()
         soonest = min(self.due.values(), default=now + HEARTBEAT)
         if not self.cleanups and soonest > now:
