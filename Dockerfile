@@ -52,7 +52,7 @@ LABEL org.opencontainers.image.title="seldon-meta-operator" \
 # /tmp, so everything that writes (HOME, TMPDIR) points there. Bytecode is compiled at build time.
 RUN (useradd --uid 1000 --user-group --no-create-home --no-log-init --home-dir /tmp --shell /usr/sbin/nologin seldon \
      || echo 'seldon:x:1000:1000::/tmp:/usr/sbin/nologin' >> /etc/passwd) \
- && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/* /root/.cache
+ && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/* "$HOME/.cache"
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /sbom/seldon-meta-operator.cdx.json /usr/share/doc/seldon-meta-operator/sbom.cdx.json
 ENV PATH=/opt/venv/bin:$PATH \

@@ -1,6 +1,6 @@
 """Fidelity to the upstream seldon-core-operator chart 1.18.2, written from its documented values and templates
-(/work/shared/reference/upstream-seldon-facts.md §2.2-2.5), not from our code: for the chart's eight main value
-variants, the manager's args, env names and values, the webhook's settings, the TLS objects and the
+(shared/reference/upstream-seldon-facts.md beside the project, §2.2-2.5), not from our code: for the chart's eight
+main value variants, the manager's args, env names and values, the webhook's settings, the TLS objects and the
 ``seldon-config`` keys. A change that drifts from upstream fails here, naming the variant.
 
 Departures we make on purpose, asserted as such: the chart renders the empty argument ``""`` when not
