@@ -26,7 +26,7 @@ from seldon_meta_operator.metrics import API_REQUESTS
 
 FIELD_MANAGER = "seldon-meta-operator"
 #: Reads are retried on these statuses (throttling, a CRD's storage initialising), a few times, briefly.
-TRANSIENT = frozenset({429, 503, 504})
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
 READ_ATTEMPTS = 5
 #: Where the kubelet mounts a pod's ServiceAccount token, the cluster CA and the namespace.
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"

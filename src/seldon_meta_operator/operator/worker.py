@@ -227,7 +227,8 @@ class Worker:
         if ready_reason(outcome.status) in RETRIED_REASONS:
             # The pass ran, but a write failed (a 5xx, a 429, a reset): retried with the same capped backoff as a
             # failed pass, not left to the slow resync.
-            count = self.failures[key] = self.failures.get(key, 0) + 1
+            # A pass that wrote something made progress: the backoff starts again from its first step.
+            count = self.failures[key] = 1 if outcome.writes else self.failures.get(key, 0) + 1
             after = min(backoff(count), after)
         elif self.failures.pop(key, 0):
             log.info("Reconcile recovered", extra={"object": _ref(key)})
