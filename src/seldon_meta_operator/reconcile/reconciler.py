@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_meta_operator.api import conditions as c
-from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, parse_seldon_operator
-from seldon_meta_operator.components.base import ClusterFacts, Manifest, Prerequisite
+from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator, parse_seldon_operator
+from seldon_meta_operator.components.base import ClusterFacts, GeneratedSecret, Manifest, Prerequisite
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
@@ -48,7 +48,7 @@ from seldon_meta_operator.render.ownership import (
     object_key,
     parse_key,
 )
-from seldon_meta_operator.render.pipeline import KIND_RANK, ComponentRender, render_platform
+from seldon_meta_operator.render.pipeline import KIND_RANK, ComponentRender, RenderResult, render_platform
 
 logger = logging.getLogger(__name__)
 
@@ -312,13 +312,13 @@ def data_claim_prefixes(comp: ComponentRender) -> list[str]:
     )
 
 
-def _retained(spec: Any, resource: Any) -> bool:
+def _retained(spec: GeneratedSecret, resource: SeldonOperator) -> bool:
     """A generated credential whose data volume is retained is retained with it (issue 9)."""
     return bool(spec.data and resource.spec.retain_data)
 
 
 def inventory_ahead(
-    old: Mapping[str, list[str]], result: Any, secret_keys: Mapping[str, list[str]]
+    old: Mapping[str, list[str]], result: RenderResult, secret_keys: Mapping[str, list[str]]
 ) -> dict[str, list[str]]:
     """The old inventory plus every key this pass may create (pure). Narrowed to the rendered set at the end of
     the pass, after prune."""
