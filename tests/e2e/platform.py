@@ -152,6 +152,8 @@ def running_pods(namespace: str = NS) -> dict[str, str]:
     pods = get_json("pods", "-n", namespace) or {"items": []}
     out: dict[str, str] = {}
     for pod in pods["items"]:
+        if pod["metadata"].get("deletionTimestamp"):
+            continue  # Terminating (kubectl shows it so), e.g. the previous test's platform going away
         statuses = pod.get("status", {}).get("containerStatuses") or []
         ready = sum(1 for s in statuses if s.get("ready"))
         if pod.get("status", {}).get("phase") == "Running" and statuses and ready == len(statuses):
