@@ -26,5 +26,10 @@ DUPLICATE_PLATFORM = "DuplicatePlatform"  #: Another SeldonOperator already mana
 #: A generated credential Secret and its retained copy are both gone while the data they protect remains (Stalled):
 #: a new random password would lock the component out of its own data.
 CREDENTIALS_LOST = "CredentialsLost"
+#: A trial store found the data volumes of a helm-era store it cannot mount (another namespace or StatefulSet name)
+#: and started nothing beside them (Stalled); the message names the volumes and the options (render/adoption.py).
+VOLUMES_NOT_ADOPTED = "VolumesNotAdopted"
+#: (Event) Objects a Helm release installed under our names were taken over in place (render/adoption.py).
+ADOPTED = "Adopted"
 RECONCILE_ERROR = "ReconcileError"  #: An unexpected error; retried with backoff.
 DISABLED = "Disabled"  #: (component) The feature is turned off; its objects are pruned.

@@ -149,18 +149,36 @@ class Values:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A PersistentVolumeClaim the caller found in the cluster: where it is, and its labels."""
+
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ClusterFacts:
     """What the caller learned about the cluster before rendering. Render never asks the cluster itself.
 
     ``api_kinds`` holds ``group/Kind`` strings of the API resources present; None means unknown (offline
     render), in which case every prerequisite is assumed present.
+
+    ``claims``: the PersistentVolumeClaims found in the platform's namespace, and those found under the names of
+    helm-era data volumes elsewhere (render/adoption.py); None when nobody looked (offline render), so a trial
+    store is rendered as for a new install.
     """
 
     kubernetes_version: tuple[int, int] = (1, 34)
     api_kinds: frozenset[str] | None = None
+    claims: tuple[Claim, ...] | None = None
 
     def has_kind(self, group: str, kind: str) -> bool:
         return self.api_kinds is None or f"{group}/{kind}" in self.api_kinds
+
+    def claim(self, namespace: str, name: str) -> Claim | None:
+        """The claim ``namespace/name`` if it was found."""
+        return next((c for c in self.claims or () if c.namespace == namespace and c.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -365,11 +383,12 @@ def volume_size(size: str, field: str) -> str:
     return size
 
 
-def data_claim_template(labels: Mapping[str, str], size: str) -> dict[str, Any]:
-    """The ``data`` volume claim template of a trial store's StatefulSet (claims ``data-<statefulset>-<n>``).
-    No storageClassName: the cluster's default StorageClass provides the volumes."""
+def data_claim_template(labels: Mapping[str, str], size: str, name: str = "data") -> dict[str, Any]:
+    """The volume claim template of a trial store's StatefulSet (claims ``<name>-<statefulset>-<n>``; ``data``
+    unless an adopted install's claims are named otherwise). No storageClassName: the cluster's default
+    StorageClass provides the volumes."""
     return {
-        "metadata": {"name": "data", "labels": dict(labels)},
+        "metadata": {"name": name, "labels": dict(labels)},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
     }
 

@@ -29,6 +29,16 @@ Wiring, while this OpenSearch is in use: Seldon Deploy's ``elasticsearch.url``, 
 ``elasticsearch.secret.*``, and the request logger's ``requestLogger.elasticsearch.{host,port,protocol}``. User
 values still win (render/values.py).
 
+Adoption of a helm-era cluster (issue 11): the OpenSearch chart names its claim template after the StatefulSet,
+so a release whose nodes were ``seldon-internal-opensearch-cluster-master-N`` (the names the seed's Verification
+shows) left the claims ``seldon-internal-opensearch-cluster-master-seldon-internal-opensearch-cluster-master-N``.
+When the caller found the first of them (``ctx.facts.claims``), the claim template takes the chart's name, so each
+node mounts its old volume. The chart's image runs as the same user (uid and fsGroup 1000) and keeps its data at
+the same path, and OpenSearch 2 reads the indices OpenSearch 1.x wrote. The security index keeps its users, so
+the old ``elastic-credentials`` Secret is needed (kept if it exists; without it the component is Stalled,
+``CredentialsLost``). A claim template cannot change once the StatefulSet exists: adoption happens when the
+operator creates it.
+
 Departures from upstream, and why:
 
 - OpenSearch 2.19 instead of the chart's 1.3.2: only 2.12 and later set the admin password from an environment
@@ -88,6 +98,11 @@ USER_KEY = "username"
 PASSWORD_KEY = "password"
 SCHEME = "https"  # the demo configuration serves HTTP over TLS
 
+#: The OpenSearch chart names its claim template after the StatefulSet (``opensearch.uname``): the first claim a
+#: helm-era node group of our name left behind.
+CHART_CLAIM_TEMPLATE = NAME
+CHART_CLAIM = f"{CHART_CLAIM_TEMPLATE}-{NAME}-0"
+
 REPLICAS_FIELD = "spec.payloadstore.internal_elastic.replicas"
 STORAGE_FIELD = "spec.payloadstore.internal_elastic.storage_size"
 
@@ -140,6 +155,11 @@ def replicas(ctx: RenderContext) -> int:
 def node_names(count: int) -> list[str]:
     """The pods of the StatefulSet: the nodes that may vote in the first cluster-manager election."""
     return [f"{NAME}-{i}" for i in range(count)]
+
+
+def claim_template_name(ctx: RenderContext) -> str:
+    """The chart's claim template name when the caller found a claim of it (adoption), ``data`` otherwise."""
+    return CHART_CLAIM_TEMPLATE if ctx.facts.claim(ctx.namespace, CHART_CLAIM) is not None else "data"
 
 
 def _ports() -> list[dict[str, Any]]:
@@ -199,6 +219,7 @@ def node_env(count: int) -> list[dict[str, Any]]:
 
 def render_statefulset(ctx: RenderContext) -> Manifest:
     count = replicas(ctx)
+    volume = claim_template_name(ctx)
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": IMAGE,
@@ -217,7 +238,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         # The root filesystem stays writable: the demo security installer writes certificates and settings into
         # the image's config directory on every start.
         "securityContext": restricted_security_context(),
-        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}],
+        "volumeMounts": [{"name": volume, "mountPath": DATA_DIR}],
     }
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,  # OpenSearch needs no Kubernetes API access
@@ -246,7 +267,8 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "terminationGracePeriodSeconds": 120,  # time to hand shards over before the node stops
         "containers": [container],
     }
-    claim = data_claim_template(LABELS, volume_size(ctx.spec.payloadstore.internal_elastic.storage_size, STORAGE_FIELD))
+    size = volume_size(ctx.spec.payloadstore.internal_elastic.storage_size, STORAGE_FIELD)
+    claim = data_claim_template(LABELS, size, name=volume)
     return obj(
         "apps/v1",
         "StatefulSet",

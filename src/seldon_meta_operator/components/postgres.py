@@ -31,6 +31,18 @@ Wiring: Seldon Deploy's ``metadata.pg.enabled`` and ``metadata.pg.secret`` point
 catalogue is enabled. User values still win (render/values.py), e.g. ``metadata.pg.secret`` naming the Secret of a
 managed database.
 
+Adoption of a helm-era database (issue 11): the claim ``data-seldon-internal-postgres-postgresql-0`` is the one a
+Bitnami ``postgresql`` release called ``seldon-internal-postgres`` leaves behind, and the one our StatefulSet
+claims. Bitnami labels its primary's claims ``app.kubernetes.io/component: primary``; ours never carry that label.
+When the caller found such a claim (``ctx.facts.claims``), the server is rendered for the layout Bitnami's image
+wrote: uid, gid and fsGroup 1001, the volume mounted at ``/bitnami/postgresql`` and ``PGDATA`` at
+``/bitnami/postgresql/data``. Bitnami keeps ``postgresql.conf`` and ``pg_hba.conf`` outside the data directory,
+so the server then reads ours from the ConfigMap ``seldon-internal-postgres-postgresql-configuration``
+(``-c config_file=...``): listening on every address, password (md5 or SCRAM) authentication. The official
+image reads PostgreSQL 15 data, which is what the Bitnami chart 12.x (bitnami/postgresql 12.1.15) writes; the
+database's users and passwords are the old ones, so Deploy needs the old ``metadata-postgres`` Secret (kept if it
+exists; without it the component is Stalled, ``CredentialsLost``, and nothing is applied).
+
 Departures from upstream, and why:
 
 - the official ``postgres`` image rather than Bitnami's: it needs none of the Bitnami chart's layout, and it runs
@@ -44,6 +56,7 @@ Departures from upstream, and why:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from seldon_meta_operator.components import names
@@ -79,9 +92,73 @@ DATA_DIR = "/var/lib/postgresql/data"
 PGDATA = f"{DATA_DIR}/pgdata"
 SOCKET_DIR = "/var/run/postgresql"
 SSLMODE = "disable"
+
 SECRET = names.METADATA_POSTGRES_SECRET
 PASSWORD_KEY = "password"
 STORAGE_FIELD = "spec.catalogue.internal_postgres.storage_size"
+
+#: The claim a Bitnami release ``seldon-internal-postgres`` leaves, and the one our StatefulSet claims.
+CLAIM = f"data-{NAME}-0"
+#: The label Bitnami's chart puts on its primary's claims (and its selector); our claims never carry it.
+BITNAMI_CLAIM_LABEL = ("app.kubernetes.io/component", "primary")
+BITNAMI_UID = 1001  # the Bitnami image's user (and the chart's fsGroup)
+BITNAMI_MOUNT = "/bitnami/postgresql"
+BITNAMI_PGDATA = f"{BITNAMI_MOUNT}/data"
+CONFIG_MAP = f"{NAME}-configuration"
+CONFIG_DIR = "/etc/seldon-postgresql"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the server's data lives on its volume, and as whom it runs: fixed by whoever wrote the data first."""
+
+    uid: int
+    mount: str  # where the claim is mounted
+    pgdata: str
+    bitnami: bool = False  # Bitnami's layout: our configuration files, from the ConfigMap
+
+
+OFFICIAL = Layout(uid=POSTGRES_UID, mount=DATA_DIR, pgdata=PGDATA)
+BITNAMI = Layout(uid=BITNAMI_UID, mount=BITNAMI_MOUNT, pgdata=BITNAMI_PGDATA, bitnami=True)
+
+
+def layout(ctx: RenderContext) -> Layout:
+    """Bitnami's layout when the caller found our claim labelled as Bitnami labels its primary's claims (a
+    helm-era database to adopt); ours otherwise, including offline, when nobody looked."""
+    claim = ctx.facts.claim(ctx.namespace, CLAIM)
+    key, value = BITNAMI_CLAIM_LABEL
+    return BITNAMI if claim is not None and claim.labels.get(key) == value else OFFICIAL
+
+
+def render_configuration(ctx: RenderContext) -> Manifest:
+    """postgresql.conf and pg_hba.conf for a database Bitnami's image wrote (it keeps them outside the data
+    directory). Passwords are checked with ``md5``, which accepts both MD5 and SCRAM password hashes."""
+    conf = "\n".join(
+        [
+            "listen_addresses = '*'",
+            f"port = {names.POSTGRES_PORT}",
+            f"unix_socket_directories = '{SOCKET_DIR}'",
+            f"hba_file = '{CONFIG_DIR}/pg_hba.conf'",
+            f"ident_file = '{CONFIG_DIR}/pg_ident.conf'",
+            "",
+        ]
+    )
+    hba = "\n".join(
+        [
+            "local all all md5",
+            "host all all 127.0.0.1/32 md5",
+            "host all all ::1/128 md5",
+            "host all all 0.0.0.0/0 md5",
+            "host all all ::/0 md5",
+            "",
+        ]
+    )
+    return obj(
+        "v1",
+        "ConfigMap",
+        meta(CONFIG_MAP, ctx.namespace, LABELS),
+        data={"postgresql.conf": conf, "pg_hba.conf": hba, "pg_ident.conf": ""},
+    )
 
 
 def host(namespace: str) -> str:
@@ -153,6 +230,7 @@ SHM_SIZE = "256Mi"
 
 
 def render_statefulset(ctx: RenderContext) -> Manifest:
+    where = layout(ctx)
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": IMAGE,
@@ -162,7 +240,7 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
             {"name": "POSTGRES_USER", "value": names.POSTGRES_USER},
             {"name": "POSTGRES_DB", "value": names.POSTGRES_DATABASE},
             secret_env("POSTGRES_PASSWORD", SECRET, PASSWORD_KEY),
-            {"name": "PGDATA", "value": PGDATA},
+            {"name": "PGDATA", "value": where.pgdata},
         ],
         # initdb on a new volume takes a while: up to five minutes before liveness counts.
         "startupProbe": _probe(period=10, failures=30),
@@ -172,30 +250,36 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         "securityContext": {**restricted_security_context(), "readOnlyRootFilesystem": True},
         "volumeMounts": [
-            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "data", "mountPath": where.mount},
             {"name": "run", "mountPath": SOCKET_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "dshm", "mountPath": "/dev/shm"},
         ],
     }
+    volumes: list[dict[str, Any]] = [
+        {"name": "run", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+        # The runtime's /dev/shm is 64 MiB, which PostgreSQL's parallel queries (dynamic shared memory)
+        # exceed; memory-backed, it counts against the container's memory limit, as Bitnami's shmVolume does.
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}},
+    ]
+    if where.bitnami:
+        # The image's entrypoint runs ``postgres`` with these arguments; the data exists, so it never runs initdb.
+        container["args"] = ["-c", f"config_file={CONFIG_DIR}/postgresql.conf"]
+        container["volumeMounts"].append({"name": "configuration", "mountPath": CONFIG_DIR, "readOnly": True})
+        volumes.append({"name": "configuration", "configMap": {"name": CONFIG_MAP}})
     pod = {
         "automountServiceAccountToken": False,  # a database needs no Kubernetes API access
         "securityContext": {
-            "runAsUser": POSTGRES_UID,
-            "runAsGroup": POSTGRES_UID,
+            "runAsUser": where.uid,
+            "runAsGroup": where.uid,
             "runAsNonRoot": True,
-            "fsGroup": POSTGRES_UID,
+            "fsGroup": where.uid,
             "fsGroupChangePolicy": "OnRootMismatch",
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [
-            {"name": "run", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            # The runtime's /dev/shm is 64 MiB, which PostgreSQL's parallel queries (dynamic shared memory)
-            # exceed; memory-backed, it counts against the container's memory limit, as Bitnami's shmVolume does.
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}},
-        ],
+        "volumes": volumes,
     }
     claim = data_claim_template(LABELS, volume_size(ctx.spec.catalogue.internal_postgres.storage_size, STORAGE_FIELD))
     return obj(
@@ -214,7 +298,8 @@ def render_statefulset(ctx: RenderContext) -> Manifest:
 
 
 def render(ctx: RenderContext) -> list[Manifest]:
-    return [*render_services(ctx), render_statefulset(ctx)]
+    configuration = [render_configuration(ctx)] if layout(ctx).bitnami else []
+    return [*render_services(ctx), *configuration, render_statefulset(ctx)]
 
 
 COMPONENT = Component(
