@@ -4,7 +4,8 @@ Run as ``python -m benchmarks.leader_bench``. It starts a cluster of its own (a 
 each run, two ``LeaderElector``s with the production timings (lease 15 s, renew deadline 10 s, retry 2 s, as
 controller-runtime) on a fresh Lease: once one leads, (1) the leader vanishes without releasing (as after kill -9)
 and the time until the other leads is measured; (2) the new leader releases the Lease (a graceful stop) and a third
-elector's takeover time is measured. Prints the median, minimum and maximum of each. Nothing is asserted.
+elector's takeover time is measured. The kills fall at phases of the renewal period spread evenly over the runs.
+Prints the median, minimum and maximum of each. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ async def stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def one_run(kube: Kube, run: int, timings: dict[str, float]) -> tuple[float, float]:
+async def one_run(kube: Kube, run: int, runs: int, timings: dict[str, float]) -> tuple[float, float]:
     name = f"bench-{run}-{os.getpid()}"
     electors = [LeaderElector(kube, NAMESPACE, name, identity=i, **timings) for i in ("a", "b", "c")]
     a, b, c = electors
@@ -52,7 +53,9 @@ async def one_run(kube: Kube, run: int, timings: dict[str, float]) -> tuple[floa
     await until(lambda: a.is_leader or b.is_leader)
     leader, follower = (a, b) if a.is_leader else (b, a)
     await until(lambda: follower.holder == leader.identity)
-    await asyncio.sleep(timings["retry_period"] * 2)  # a steady state: some renewals seen by the follower
+    # A steady state (some renewals seen by the follower), then a kill at a phase of the renewal period that the
+    # runs spread evenly: a leader killed just after renewing leaves the longest wait, just before the shortest.
+    await asyncio.sleep(timings["retry_period"] * (2 + (run + 0.5) / runs))
     await stop(tasks[leader.identity])  # vanished, no release (kill -9)
     vanished = time.monotonic()
     failover = await until(lambda: follower.is_leader) - vanished
@@ -74,7 +77,7 @@ async def measure(runs: int, timings: dict[str, float]) -> list[tuple[float, flo
         await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         results = []
         for run in range(runs):
-            results.append(await one_run(kube, run, timings))
+            results.append(await one_run(kube, run, runs, timings))
             print(f"  run {run + 1}: failover {results[-1][0]:.2f}s, hand-over {results[-1][1]:.2f}s", flush=True)
         return results
     finally:
@@ -90,7 +93,7 @@ def summary(label: str, values: Sequence[float]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--lease-duration", type=float, default=15.0)
     parser.add_argument("--renew-deadline", type=float, default=10.0)
     parser.add_argument("--retry-period", type=float, default=2.0)

@@ -149,3 +149,32 @@ def test_a_leader_that_sees_another_holder_steps_down(cluster: Cluster, namespac
         assert await a.release() is False  # not ours to release
 
     with_kube(cluster, body)
+
+
+def test_a_standby_observes_the_lease_as_it_changes_not_at_its_next_poll(cluster: Cluster, namespace: str) -> None:
+    """The Lease is watched: with a 10 s retry period, a change of holder and a release are seen, and a released
+    Lease taken, long before the standby's next poll (without the watch, each would take up to 10 s)."""
+
+    async def body(kube: Kube) -> None:
+        now = "2026-01-01T00:00:00.123456Z"  # (a zero fraction would be dropped by the model)
+        held = {"holderIdentity": "x", "leaseDurationSeconds": 60, "renewTime": now, "leaseTransitions": 0}
+        meta = {"name": "seldon-meta-operator", "namespace": namespace}
+        await kube.create({"apiVersion": LEASE_API, "kind": "Lease", "metadata": meta, "spec": held})
+        standby = LeaderElector(
+            kube, namespace, identity="b", lease_duration=60.0, renew_deadline=20.0, retry_period=10.0
+        )
+        task = asyncio.create_task(standby.run())
+        await until("the standby to see x", lambda: standby.holder == "x", timeout=5)
+        await asyncio.sleep(0.5)  # its first poll is over; the next one is 10 s away
+        lease = await kube.get(LEASE_API, "Lease", "seldon-meta-operator", namespace)
+        assert lease is not None
+        lease = await kube.replace({**lease, "spec": {**held, "holderIdentity": "y", "leaseTransitions": 1}})
+        await until("the standby to see y", lambda: standby.holder == "y", timeout=5)
+        assert not standby.is_leader
+        await kube.replace({**lease, "spec": {**held, "holderIdentity": "", "leaseTransitions": 1}})
+        await until("the standby to take the released Lease", lambda: standby.is_leader, timeout=5)
+        assert (await lease_spec(kube, namespace))["holderIdentity"] == "b"
+        await stop(task)
+        assert await standby.release() is True
+
+    with_kube(cluster, body)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from seldon_meta_operator.operator.leader import LeaderElector, may_take, next_spec, released_spec
+from seldon_meta_operator.operator.leader import LeaderElector, may_take, next_attempt_in, next_spec, released_spec
 
 HELD_BY_B = {"holderIdentity": "b", "leaseDurationSeconds": 15, "renewTime": "t0", "leaseTransitions": 3}
 
@@ -68,6 +68,35 @@ def test_a_release_clears_the_holder_and_the_next_holder_counts_a_transition() -
         "leaseTransitions": 3,
     }
     assert next_spec(released, "b", 15.0, "t3")["leaseTransitions"] == 4
+
+
+@pytest.mark.parametrize(
+    ("spec", "observed_at", "now", "expected"),
+    [
+        (None, 0.0, 50.0, 2.0),
+        ({**HELD_BY_B, "holderIdentity": "a"}, 100.0, 101.0, 2.0),
+        ({**HELD_BY_B, "holderIdentity": ""}, 100.0, 101.0, 2.0),
+        (HELD_BY_B, 100.0, 101.0, 2.0),
+        (HELD_BY_B, 100.0, 113.5, 1.5),
+        (HELD_BY_B, 100.0, 114.75, 0.25),
+        (HELD_BY_B, 100.0, 120.0, 0.0),
+    ],
+    ids=[
+        "nothing observed yet: a retry period",
+        "our own Lease: renewed every retry period",
+        "a released Lease: a retry period (the watch wakes us at once)",
+        "another holder, far from expiry: a retry period",
+        "another holder, expiring within a retry period: exactly at its expiry",
+        "another holder, expiring in 0.25 s: in 0.25 s",
+        "an expired Lease: at once",
+    ],
+)
+def test_a_standby_tries_again_when_the_lease_expires_not_a_poll_later(
+    spec: dict[str, Any] | None, observed_at: float, now: float, expected: float
+) -> None:
+    assert next_attempt_in(spec, "a", observed_at, now, lease_duration=10.0, retry_period=2.0) == pytest.approx(
+        expected
+    )
 
 
 @pytest.mark.parametrize(

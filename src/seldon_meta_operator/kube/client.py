@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -336,6 +336,26 @@ class Kube:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    async def watch_one(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None, server_timeout: int = 300
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Stream ``(event type, object)`` for the one object ``name`` (a watch with a ``metadata.name`` field
+        selector, so RBAC may restrict it by resourceNames): first its current state (``ADDED``, if it exists),
+        then every change. lightkube re-opens the watch when the server ends it after ``server_timeout``; any
+        failure ends the stream with a KubeError (the caller decides when to watch again)."""
+        info, cls = await self.info(api_version, kind)
+        API_REQUESTS.labels("watch").inc()
+        try:
+            async for event, found in self.client.watch(
+                cls,
+                namespace=namespace if info.namespaced else None,
+                fields={"metadata.name": name},
+                server_timeout=server_timeout,
+            ):
+                yield event, _to_dict(found)
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            raise _failure(exc, f"watch {kind} {_ref(namespace, name)}") from exc
 
     async def apply(self, manifest: Mapping[str, Any], force: bool = True, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply with our field manager."""

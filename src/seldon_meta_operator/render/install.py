@@ -93,7 +93,7 @@ OWN_NAMESPACED_RULES: tuple[Rule, ...] = (
     # The operator watches its own Secrets (label-selected) to restore a deleted one at once.
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
     # operator/leader.py: the leader-election Lease.
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update", "watch"]},
 )
 
 #: What the operator needs cluster-wide besides the objects it renders.
