@@ -22,6 +22,12 @@ OBJECTS_APPLIED = Counter(
 )
 OBJECTS_PRUNED = Counter("seldon_operator_objects_pruned_total", "Objects deleted by prune.", ["component"])
 API_REQUESTS = Counter("seldon_operator_api_requests_total", "Kubernetes API requests, by verb.", ["verb"])
+OWNED_READS = Counter(
+    "seldon_operator_owned_reads_total",
+    "Reads of one kind in one namespace by a pass, by source: cache (the watch's), list (a scope the watch covers, "
+    "not yet trusted), unwatched (a scope no watch covers).",
+    ["source"],
+)
 EVENTS_POSTED = Counter(
     "seldon_operator_events_posted_total", "Events posted (created, or a repeat added to a series).", ["type"]
 )

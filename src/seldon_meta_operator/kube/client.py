@@ -8,6 +8,7 @@ lightkube's generic resources, so a manifest is sent exactly as rendered. Each r
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -314,16 +315,23 @@ class Kube:
     async def list(
         self, api_version: str, kind: str, namespace: str | None = None, labels: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
+        items, _revision = await self.list_versioned(api_version, kind, namespace, labels)
+        return items
+
+    async def list_versioned(
+        self, api_version: str, kind: str, namespace: str | None = None, labels: Mapping[str, str] | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        """``list``, and the resourceVersion the list was read at (kube/cache.py compares it with watch events)."""
         info, cls = await self.info(api_version, kind)
+        revision: str | None = None
         for attempt in range(READ_ATTEMPTS):
             API_REQUESTS.labels("list").inc()
             try:
-                items = [
-                    _to_dict(item)
-                    async for item in self.client.list(
-                        cls, namespace=(namespace or "*") if info.namespaced else None, labels=dict(labels or {})
-                    )
-                ]
+                listing = self.client.list(
+                    cls, namespace=(namespace or "*") if info.namespaced else None, labels=dict(labels or {})
+                )
+                items = [_to_dict(item) async for item in listing]
+                revision = getattr(listing, "_resourceVersion", None)
                 break
             except (ApiError, *_REQUEST_FAILURES) as exc:
                 # A CRD that was just established answers 503 "storage is (re)initializing" for a moment.
@@ -335,7 +343,7 @@ class Kube:
         for item in items:  # list items carry no apiVersion/kind
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
-        return items
+        return items, revision
 
     async def watch_one(
         self, api_version: str, kind: str, name: str, namespace: str | None = None, server_timeout: int = 300

@@ -25,6 +25,7 @@ from kopf._cogs.structs.references import Selector  # settings.watching.label_se
 
 from seldon_meta_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
 from seldon_meta_operator.kube import Kube
+from seldon_meta_operator.kube.cache import ObjectCache
 from seldon_meta_operator.operator.config import OperatorConfig
 from seldon_meta_operator.operator.leader import LeaderElector
 from seldon_meta_operator.operator.probes import ProbeServer
@@ -64,6 +65,12 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         memo.elector = LeaderElector(memo.kube, config.namespace, identity=config.identity or None)
         is_leader = _leading(memo.elector)
     memo.worker = Worker(memo.kube, config, is_leader=is_leader)
+    # What the watches below report is kept (trimmed) for the passes to read instead of listing (kube/cache.py).
+    memo.worker.cache = ObjectCache(
+        config.namespace,
+        {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_NAMESPACE_LABEL: config.namespace},
+        max_age=config.interval,
+    )
     recorder = EventRecorder(memo.kube, instance=config.identity or None)
 
     async def emit(body: Any, event: Event) -> None:
@@ -135,12 +142,17 @@ async def on_event(event: Any, memo: Any, **_: Any) -> None:
     worker.observed(key, meta.get("generation"), (obj.get("status") or {}).get("observedGeneration"))
 
 
-async def on_owned(body: Any, memo: Any, **_: Any) -> None:
-    """An object we own changed (its status, its spec by someone else, its deletion): its platform is due in a
-    moment. Many events in that moment make one pass (the worker coalesces)."""
-    labels = (body.get("metadata") or {}).get("labels") or {}
+async def on_owned(event: Any, memo: Any, **_: Any) -> None:
+    """An object we own changed (its status, its spec by someone else, its deletion): the cache holds its new
+    state, and its platform is due in a moment. Many events in that moment make one pass (the worker coalesces)."""
+    obj = event.get("object") or {}
+    labels = (obj.get("metadata") or {}).get("labels") or {}
     worker: Worker = memo.worker
-    if labels.get(PLATFORM_NAMESPACE_LABEL) == worker.config.namespace and labels.get(PLATFORM_LABEL):
+    if labels.get(PLATFORM_NAMESPACE_LABEL) != worker.config.namespace:
+        return
+    if worker.cache is not None:
+        worker.cache.observe(event.get("type"), obj)
+    if labels.get(PLATFORM_LABEL):
         worker.poke((worker.config.namespace, labels[PLATFORM_LABEL]))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
 from seldon_meta_operator.kube import Kube, KubeError
+from seldon_meta_operator.kube.cache import ObjectCache
 from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from seldon_meta_operator.operator.config import OperatorConfig
 from seldon_meta_operator.reconcile.reconciler import Event, cleanup_platform, reconcile_platform, sweep_orphans
@@ -74,6 +75,8 @@ class Worker:
         self.clock = clock
         self.is_leader = is_leader
         self.emit: EventSink | None = None
+        #: The watch's cache of owned objects, read by the passes instead of lists (set by the glue).
+        self.cache: ObjectCache | None = None
         self.due: dict[Key, float] = {}
         self.cleanups: dict[str, Key] = {}  # uid -> key of a deleted SeldonOperator still to clean up after
         self.failures: dict[Key, int] = {}
@@ -166,6 +169,8 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=HEARTBEAT)
             return
+        if not self._swept:  # at start-up and on becoming the leader, before anything is due (not in a pass's way)
+            await self._sweep()
         now = self.clock()
         soonest = min(self.due.values(), default=now + HEARTBEAT)
         if not self.cleanups and soonest > now:
@@ -174,8 +179,6 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(soonest - now, HEARTBEAT))
         if not self.is_leader():
             return
-        if not self._swept:
-            await self._sweep()
         for uid, key in list(self.cleanups.items()):
             await self._cleanup(uid, key)
         now = self.clock()
@@ -214,7 +217,9 @@ class Worker:
             if fresh is None or fresh["metadata"].get("deletionTimestamp"):
                 self.due.pop(key, None)
                 return
-            outcome = await reconcile_platform(fresh, self.kube, allowed_namespaces=self.config.allowed_namespaces)
+            outcome = await reconcile_platform(
+                fresh, self.kube, allowed_namespaces=self.config.allowed_namespaces, cache=self.cache
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

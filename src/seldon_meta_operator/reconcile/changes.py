@@ -45,24 +45,32 @@ _SUFFIX = {
 }
 
 
+def _without_hash(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``manifest`` without our hash annotation; copies only the maps on the way to it (each pass hashes every
+    object, some of them hundreds of KB: deep copies were most of a steady pass's CPU, issue 12)."""
+    metadata = manifest.get("metadata", {})
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping) or HASH_ANNOTATION not in annotations:
+        return manifest
+    kept = {k: v for k, v in annotations.items() if k != HASH_ANNOTATION}
+    if kept:
+        return {**manifest, "metadata": {**metadata, "annotations": kept}}
+    # with_hash created the map: hash(with_hash(m)) == hash(m)
+    return {**manifest, "metadata": {k: v for k, v in metadata.items() if k != "annotations"}}
+
+
 def content_hash(manifest: Mapping[str, Any]) -> str:
     """Stable short hash of a rendered object (without our hash annotation)."""
-    clean = copy.deepcopy(dict(manifest))
-    metadata = clean.get("metadata", {})
-    annotations = metadata.get("annotations")
-    if isinstance(annotations, dict) and HASH_ANNOTATION in annotations:
-        del annotations[HASH_ANNOTATION]
-        if not annotations:  # with_hash created the map: hash(with_hash(m)) == hash(m)
-            del metadata["annotations"]
-    text = json.dumps(clean, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(_without_hash(manifest), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def with_hash(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(manifest))
-    annotations = out["metadata"].setdefault("annotations", {})
-    annotations[HASH_ANNOTATION] = content_hash(manifest)
-    return out
+    """A copy of ``manifest`` with its hash annotation. Only the top level, metadata and annotations are copied:
+    the rest is shared with ``manifest`` (nothing downstream changes it in place; ``without_replicas`` copies)."""
+    metadata = dict(manifest["metadata"])
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), HASH_ANNOTATION: content_hash(manifest)}
+    return {**manifest, "metadata": metadata}
 
 
 def _quantity(value: Any) -> Decimal | None:

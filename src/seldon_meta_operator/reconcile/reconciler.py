@@ -17,7 +17,7 @@ import datetime
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,9 @@ from seldon_meta_operator.components.base import ClusterFacts, GeneratedSecret, 
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
+from seldon_meta_operator.kube.cache import ObjectCache, Scope, scope_of
 from seldon_meta_operator.kube.client import builtin_plural
-from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED
+from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED, OWNED_READS
 from seldon_meta_operator.reconcile import changes, health
 from seldon_meta_operator.reconcile.secrets import (
     ensure_generated_secret,
@@ -48,7 +49,7 @@ from seldon_meta_operator.render.ownership import (
     object_key,
     parse_key,
 )
-from seldon_meta_operator.render.pipeline import KIND_RANK, ComponentRender, RenderResult, render_platform
+from seldon_meta_operator.render.pipeline import ComponentRender, RenderResult, render_platform
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +110,11 @@ async def reconcile_platform(
     clock: Clock = utcnow,
     *,
     allowed_namespaces: frozenset[str] = frozenset(),
+    cache: ObjectCache | None = None,
 ) -> Outcome:
     """One pass for ``body``, a SeldonOperator in the operator's namespace. ``allowed_namespaces``: the other
-    namespaces the cluster admin lets the platform write to (the operator's ``--allowed-namespace``)."""
+    namespaces the cluster admin lets the platform write to (the operator's ``--allowed-namespace``). ``cache``:
+    the operator's watch cache of owned objects, read instead of lists where it is fresh (kube/cache.py)."""
     meta = body["metadata"]
     name, namespace = meta["name"], meta.get("namespace", "default")
     generation = meta.get("generation")
@@ -209,75 +212,42 @@ async def reconcile_platform(
         logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
 
     lost: dict[str, str] = {}  # component -> why its credentials cannot be made (Stalled)
-    for comp in result.components:
-        for spec in comp.secrets:
-            ref = f"{spec.namespace}/{spec.name}"
-            if _retained(spec, resource):
-                done = await ensure_retained_secret(kube, spec, name, comp.name, data_claim_prefixes(comp))
-                if done.problem:
-                    lost[comp.name] = done.problem
-                    continue
-                if done.action:
-                    writes += 2 if done.action == "generated" else 1
-                    logger.info(
-                        "Ensured a retained credential",
-                        extra={"component": comp.name, "object": f"v1/Secret/{ref}", "action": done.action},
-                    )
-                    events.append(Event("Normal", SECRET_EVENTS[done.action], f"Secret {ref}: {done.action}"))
-                continue
-            if await ensure_generated_secret(kube, spec, name, comp.name, owner):
-                writes += 1
-                logger.info("Generated Secret", extra={"component": comp.name, "object": f"v1/Secret/{ref}"})
-                events.append(Event("Normal", "SecretGenerated", f"Generated Secret {ref}"))
 
-    # 6. Apply, component by component.
-    applier = Applier(kube, name)
-    outcomes: list[ComponentOutcome] = []
-    inventory: dict[str, list[str]] = {}
-    failed: set[str] = set()
-    for comp in result.components:
-        if not comp.enabled:
-            outcomes.append(ComponentOutcome(comp.name, comp.title, False, False, c.DISABLED, "turned off"))
-            continue
-        if comp.name in lost:  # its workloads would not open their data: apply nothing of it
-            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, c.CREDENTIALS_LOST, lost[comp.name]))
-            events.append(Event("Warning", c.CREDENTIALS_LOST, lost[comp.name]))
-            inventory[comp.name] = old_inventory.get(comp.name, [])
-            failed.add(comp.name)
-            continue
-        missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
-        if missing:
-            hint = missing_hint(missing)
-            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, c.PREREQUISITE_MISSING, hint))
-            inventory[comp.name] = old_inventory.get(comp.name, [])
-            continue
-        blocked = [d for d in comp.depends_on if d in failed]
-        if blocked:
-            outcomes.append(
-                ComponentOutcome(
-                    comp.name, comp.title, True, False, c.DEPENDENCY_NOT_READY, f"waiting for {', '.join(blocked)}"
-                )
+    async def ensure_secret(comp: ComponentRender, spec: GeneratedSecret) -> tuple[int, Event | None]:
+        ref = f"{spec.namespace}/{spec.name}"
+        if _retained(spec, resource):
+            done = await ensure_retained_secret(kube, spec, name, comp.name, data_claim_prefixes(comp))
+            if done.problem:
+                lost[comp.name] = done.problem
+                return 0, None
+            if not done.action:
+                return 0, None
+            logger.info(
+                "Ensured a retained credential",
+                extra={"component": comp.name, "object": f"v1/Secret/{ref}", "action": done.action},
             )
-            inventory[comp.name] = old_inventory.get(comp.name, [])
-            failed.add(comp.name)
-            continue
-        try:
-            applied = await applier.apply_component(comp)
-        except KubeError as exc:
-            failed.add(comp.name)
-            reason = c.APPLY_CONFLICT if exc.code == 409 else c.APPLY_FAILED
-            message = str(exc) + (f" ({'; '.join(exc.causes)})" if exc.causes else "")
-            outcomes.append(ComponentOutcome(comp.name, comp.title, True, False, reason, message))
-            events.append(Event("Warning", reason, f"{comp.title}: {message}"))
-            # Keep what was there: a failed apply must not make prune delete the component's objects.
-            inventory[comp.name] = sorted({*old_inventory.get(comp.name, []), *applier.keys(comp)})
-            continue
-        writes += applied
-        if applied:
-            OBJECTS_APPLIED.labels(comp.name).inc(applied)
-            events.append(Event("Normal", "Applied", f"{comp.title}: applied {applied} object(s)"))
-        inventory[comp.name] = sorted({*applier.keys(comp), *secret_keys.get(comp.name, [])})
-        outcomes.append(applier.health(comp))
+            event = Event("Normal", SECRET_EVENTS[done.action], f"Secret {ref}: {done.action}")
+            return (2 if done.action == "generated" else 1), event
+        if await ensure_generated_secret(kube, spec, name, comp.name, owner):
+            logger.info("Generated Secret", extra={"component": comp.name, "object": f"v1/Secret/{ref}"})
+            return 1, Event("Normal", "SecretGenerated", f"Generated Secret {ref}")
+        return 0, None
+
+    # Each Secret is its own (a read, and a create when missing): all at once (issue 12).
+    for made, event in await asyncio.gather(
+        *(ensure_secret(comp, spec) for comp in result.components for spec in comp.secrets)
+    ):
+        writes += made
+        if event is not None:
+            events.append(event)
+
+    # 6. Apply: components concurrently, each after the components it depends on (``apply_components``).
+    applier = Applier(kube, name, cache)
+    outcomes, inventory, applied_events, applied = await apply_components(
+        applier, result, facts, lost, old_inventory, secret_keys
+    )
+    writes += applied
+    events.extend(applied_events)
 
     # 7. Prune what is no longer rendered.
     pruned, survivors = await prune(kube, old_inventory, inventory)
@@ -341,48 +311,184 @@ def missing_hint(missing: list[Prerequisite]) -> str:
     return "; ".join(f"{hint} ({', '.join(keys)} not served)" for hint, keys in by_hint.items())
 
 
-#: Server-side applies in flight at once within a stage (issue 12): enough to hide the round trips, few enough to
-#: stay far below the API server's default max-mutating-requests-inflight (200) and client-side throttling.
-APPLY_CONCURRENCY = 8
+async def apply_components(
+    applier: Applier,
+    result: RenderResult,
+    facts: ClusterFacts,
+    lost: Mapping[str, str],
+    old_inventory: Mapping[str, list[str]],
+    secret_keys: Mapping[str, list[str]],
+) -> tuple[list[ComponentOutcome], dict[str, list[str]], list[Event], int]:
+    """Apply every enabled component; returns (outcomes in registry order, inventory, events, writes).
+
+    Each component is applied as soon as the components it depends on are applied, so independent ones (Seldon
+    Core, PostgreSQL, OpenSearch) go at once (issue 12). A component that failed, or lost its credentials, skips its
+    dependents; others still apply. Every scope the render needs is read first, all at once."""
+    comps = {comp.name: comp for comp in result.components}
+    failed: set[str] = set()
+    tasks: dict[str, asyncio.Task[tuple[ComponentOutcome, list[str], list[Event], int]]] = {}
+
+    async def one(comp: ComponentRender) -> tuple[ComponentOutcome, list[str], list[Event], int]:
+        kept = old_inventory.get(comp.name, [])
+        if not comp.enabled:
+            return ComponentOutcome(comp.name, comp.title, False, False, c.DISABLED, "turned off"), [], [], 0
+        for dep in comp.depends_on:
+            if dep in tasks:
+                await asyncio.wait([tasks[dep]])  # its result is read from ``failed``; its errors, by the caller
+        if comp.name in lost:  # its workloads would not open their data: apply nothing of it
+            failed.add(comp.name)
+            outcome = ComponentOutcome(comp.name, comp.title, True, False, c.CREDENTIALS_LOST, lost[comp.name])
+            return outcome, kept, [Event("Warning", c.CREDENTIALS_LOST, lost[comp.name])], 0
+        missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
+        if missing:
+            hint = missing_hint(missing)
+            return ComponentOutcome(comp.name, comp.title, True, False, c.PREREQUISITE_MISSING, hint), kept, [], 0
+        blocked = [d for d in comp.depends_on if d in failed]
+        if blocked:
+            failed.add(comp.name)
+            why = f"waiting for {', '.join(blocked)}"
+            return ComponentOutcome(comp.name, comp.title, True, False, c.DEPENDENCY_NOT_READY, why), kept, [], 0
+        try:
+            applied = await applier.apply_component(comp)
+        except KubeError as exc:
+            failed.add(comp.name)
+            reason = c.APPLY_CONFLICT if exc.code == 409 else c.APPLY_FAILED
+            message = str(exc) + (f" ({'; '.join(exc.causes)})" if exc.causes else "")
+            outcome = ComponentOutcome(comp.name, comp.title, True, False, reason, message)
+            # Keep what was there: a failed apply must not make prune delete the component's objects.
+            keys = sorted({*kept, *applier.keys(comp)})
+            return outcome, keys, [Event("Warning", reason, f"{comp.title}: {message}")], 0
+        events: list[Event] = []
+        if applied:
+            OBJECTS_APPLIED.labels(comp.name).inc(applied)
+            events.append(Event("Normal", "Applied", f"{comp.title}: applied {applied} object(s)"))
+        keys = sorted({*applier.keys(comp), *secret_keys.get(comp.name, [])})
+        return applier.health(comp), keys, events, applied
+
+    await applier.read_scopes(
+        m
+        for comp in result.components
+        if comp.enabled and comp.name not in lost
+        for m in comp.manifests
+        if all(facts.has_kind(p.group, p.kind) for p in comp.prerequisites)
+    )
+    for comp in result.components:  # in registry order: a component's dependencies are created before it
+        tasks[comp.name] = asyncio.create_task(one(comp), name=f"apply {comp.name}")
+    try:
+        _done, pending = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in tasks.values():
+            task.cancel()
+        raise
+    if pending:  # one raised something other than a KubeError (a bug): stop the others and report it
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending)
+    for task in tasks.values():
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+    outcomes: list[ComponentOutcome] = []
+    inventory: dict[str, list[str]] = {}
+    events: list[Event] = []
+    writes = 0
+    for comp_name in comps:
+        outcome, keys, comp_events, applied = tasks[comp_name].result()
+        outcomes.append(outcome)
+        if keys or outcome.reason != c.DISABLED:
+            inventory[comp_name] = keys
+        events.extend(comp_events)
+        writes += applied
+    return outcomes, inventory, events, writes
+
+
+#: Server-side applies in flight at once (issue 12), across the components applied concurrently: enough to hide
+#: the round trips, few enough to stay far below the API server's default max-mutating-requests-inflight (200).
+APPLY_CONCURRENCY = 16
+#: How often the watch cache is looked at for a new CRD until it is Established (usually tens of milliseconds),
+#: how often it is read meanwhile (in case no watch reports it), and for how long at most.
+ESTABLISHED_POLL = 0.02
+ESTABLISHED_GET = 1.0
+ESTABLISHED_TIMEOUT = 30.0
+#: Kinds that go first, so that what follows is admitted: CRDs (Established before their objects) and Namespaces.
+FIRST_KINDS = frozenset({"CustomResourceDefinition", "Namespace"})
+#: Kinds that go last: an admission webhook after the Service (and Deployment) that serves it.
+LAST_KINDS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
+
+
+def admission_stage(kind: str) -> int:
+    """The stage of a kind within a component: 0 CRDs and Namespaces; 1 everything else; 2 webhook configurations.
+    Admission needs no more order than this (a pod refused for a ServiceAccount created a few milliseconds later is
+    retried by its controller at once), and each stage costs a round trip on the way to Ready: a bare parallel
+    apply, the limit we measure against, has the same three."""
+    if kind in FIRST_KINDS:
+        return 0
+    return 2 if kind in LAST_KINDS else 1
 
 
 class Applier:
-    """Applies one component's objects, reading the live state once per kind and namespace."""
+    """Applies components' objects, reading the live state once per scope (kind and namespace): from the watch's
+    cache (kube/cache.py) when it covers the scope, else with one list."""
 
-    def __init__(self, kube: Kube, platform: str) -> None:
+    def __init__(self, kube: Kube, platform: str, cache: ObjectCache | None = None) -> None:
         self.kube = kube
         self.platform = platform
+        self.cache = cache
         self.live: dict[str, dict[str, Any]] = {}
-        self._listed: set[tuple[str, str, str]] = set()
+        self._read: dict[Scope, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(APPLY_CONCURRENCY)
 
     def keys(self, comp: ComponentRender) -> list[str]:
         return [object_key(m) for m in comp.manifests]
 
-    async def _load(self, manifest: Manifest) -> dict[str, Any] | None:
-        key = (manifest["apiVersion"], manifest["kind"], manifest["metadata"].get("namespace", ""))
-        if key not in self._listed:
-            self._listed.add(key)
+    async def read_scopes(self, manifests: Iterable[Manifest]) -> None:
+        """Read every scope of ``manifests`` at once (lists in flight together); a failed read is left for the
+        component's own apply to report."""
+        scopes = {scope_of(m) for m in manifests}
+        await asyncio.gather(*(self._scope(s) for s in scopes), return_exceptions=True)
+
+    def _scope(self, scope: Scope) -> asyncio.Task[None]:
+        """One read per scope and pass, shared by whoever needs it (a failed read is tried again)."""
+        task = self._read.get(scope)
+        if task is None or (task.done() and not task.cancelled() and task.exception() is not None):
+            task = self._read[scope] = asyncio.ensure_future(self._read_scope(scope))
+        return task
+
+    async def _read_scope(self, scope: Scope) -> None:
+        api_version, kind, namespace = scope
+        cache = self.cache
+        if cache is not None and cache.fresh(scope):
+            items = cache.objects(scope)
+            OWNED_READS.labels("cache").inc()
+        else:
+            shared = cache is not None and cache.covers(scope)
+            OWNED_READS.labels("list" if shared else "unwatched").inc()
+            labels = cache.labels if cache is not None and shared else {PLATFORM_LABEL: self.platform}
             try:
-                items = await self.kube.list(key[0], key[1], key[2] or None, {PLATFORM_LABEL: self.platform})
+                items, revision = await self.kube.list_versioned(api_version, kind, namespace or None, labels)
             except UnknownKindError:
-                items = []
-            for item in items:
+                items, revision = [], None
+            if cache is not None and shared:
+                cache.prime(scope, items, revision)
+        for item in items:
+            if (item["metadata"].get("labels") or {}).get(PLATFORM_LABEL) == self.platform:
                 self.live[object_key(item)] = item
+
+    async def _load(self, manifest: Manifest) -> dict[str, Any] | None:
+        await self._scope(scope_of(manifest))
         return self.live.get(object_key(manifest))
 
     async def apply_component(self, comp: ComponentRender) -> int:
         """Apply what changed or drifted; returns the number of writes.
 
-        Objects go in stages of one kind rank (CRDs, identities, configuration, RBAC, Services, workloads, webhook
-        configurations: ``KIND_RANK``), in order, because admission needs it (a CRD established before its
-        objects, a webhook's Service before the webhook). Within a stage the applies are concurrent, at most
-        ``APPLY_CONCURRENCY`` at once (issue 12). A failed apply fails the component once its stage is done."""
+        Objects go in admission stages (``admission_stage``), in order, because admission needs it (a CRD
+        Established before its objects, a webhook's Service before the webhook). Within a stage the applies are
+        concurrent, at most ``APPLY_CONCURRENCY`` at once across the pass (issue 12). A failed apply fails the
+        component once its stage is done."""
         writes = 0
-        for _rank, stage in itertools.groupby(comp.manifests, key=lambda m: KIND_RANK.get(m["kind"], len(KIND_RANK))):
-            batch = list(stage)
-            for manifest in batch:  # one list per kind and namespace, before the concurrent applies
-                await self._load(manifest)
+        manifests = sorted(comp.manifests, key=lambda m: admission_stage(m["kind"]))
+        for _stage, group in itertools.groupby(manifests, key=lambda m: admission_stage(m["kind"])):
+            batch = list(group)
             results = await asyncio.gather(*(self._apply_one(comp, m) for m in batch), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
@@ -402,7 +508,8 @@ class Applier:
         if why is None:
             return 0
         async with self._slots:
-            self.live[object_key(manifest)] = await self.kube.apply(desired, force=True)
+            applied = await self.kube.apply(desired, force=True)
+        self._record(applied)
         meta = manifest["metadata"]
         logger.info(
             "Applied object",
@@ -415,19 +522,38 @@ class Applier:
                 **({"replicas_owner": other} if other else {}),
             },
         )
-        if manifest["kind"] == "CustomResourceDefinition":
+        if manifest["kind"] == "CustomResourceDefinition" and not health.crd(applied).ready:
             await self._wait_established(meta["name"])
         return 1
 
+    def _record(self, obj: dict[str, Any]) -> None:
+        """What the API server returned for our write: the state this pass (and, through the cache, the next one
+        before its watch event arrives) sees."""
+        self.live[object_key(obj)] = obj
+        if self.cache is not None:
+            self.cache.observe("APPLIED", obj, watched=False)
+
     async def _wait_established(self, crd_name: str) -> None:
-        found = await self.kube.wait_for(
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            crd_name,
-            lambda o: health.crd(o).ready,
-            timeout=30,
-        )
-        self.live[object_key(found)] = found
+        """Until the CRD is Established: its watch event says so (the cache is looked at every
+        ``ESTABLISHED_POLL`` s), or a read every ``ESTABLISHED_GET`` s does. A CRD can be large (Seldon Core's is
+        about 220 KB): reading it in a tight loop costs the API server and us more than the wait itself."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ESTABLISHED_TIMEOUT
+        scope = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "")
+        next_read = loop.time() if self.cache is None else loop.time() + ESTABLISHED_GET
+        while True:
+            found = self.cache.get(scope, crd_name) if self.cache is not None else None
+            if (found is None or not health.crd(found).ready) and loop.time() >= next_read:
+                found = await self.kube.get(*scope[:2], crd_name)
+                next_read = loop.time() + (ESTABLISHED_GET if self.cache is not None else ESTABLISHED_POLL * 2)
+            if found is not None and health.crd(found).ready:
+                self.live[object_key(found)] = found
+                return
+            if loop.time() > deadline:
+                raise KubeError(
+                    f"timed out after {ESTABLISHED_TIMEOUT:.0f}s waiting for CustomResourceDefinition {crd_name}"
+                )
+            await asyncio.sleep(ESTABLISHED_POLL)
 
     def health(self, comp: ComponentRender) -> ComponentOutcome:
         verdicts = [

@@ -1,0 +1,158 @@
+"""The apply reads the watch cache instead of listing (issue 12): health comes from the objects the watch
+reported, and components that do not depend on each other are applied at once. No API server: a stand-in that
+counts lists and returns what it is asked to apply."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from seldon_meta_operator.api import conditions as c
+from seldon_meta_operator.components.base import ClusterFacts
+from seldon_meta_operator.kube.cache import ObjectCache
+from seldon_meta_operator.reconcile import changes
+from seldon_meta_operator.reconcile.reconciler import Applier, admission_stage, apply_components
+from seldon_meta_operator.render.ownership import PLATFORM_LABEL
+from seldon_meta_operator.render.pipeline import ComponentRender, RenderResult
+
+NS = "seldon-system"
+PLATFORM = "seldonoperator-sample"
+SCOPE = ("apps/v1", "Deployment", NS)
+
+
+class StandIn:
+    """The few Kube calls the Applier makes. ``gate``: applies wait on it (to see which are in flight together)."""
+
+    field_manager = "seldon-meta-operator"
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        self.lists = 0
+        self.applied: list[str] = []
+        self.in_flight: set[str] = set()
+        self.seen_together: list[set[str]] = []
+        self.gate = gate
+
+    async def list_versioned(self, *_: Any, **__: Any) -> tuple[list[dict[str, Any]], str]:
+        self.lists += 1
+        return [], "1"
+
+    async def get(self, *_: Any, **__: Any) -> None:  # by name: nothing but what the lists hold
+        return None
+
+    async def apply(self, manifest: dict[str, Any], force: bool = True) -> dict[str, Any]:
+        name = manifest["metadata"]["name"]
+        self.in_flight.add(name)
+        self.seen_together.append(set(self.in_flight))
+        if self.gate is not None:
+            await self.gate.wait()
+        else:
+            await asyncio.sleep(0)
+        self.in_flight.discard(name)
+        self.applied.append(name)
+        return {**copy.deepcopy(manifest), "metadata": {**manifest["metadata"], "resourceVersion": "100"}}
+
+
+def deployment(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS, "labels": {PLATFORM_LABEL: PLATFORM}},
+        "spec": {"replicas": 1},
+    }
+
+
+def component(name: str, *manifests: dict[str, Any], depends_on: tuple[str, ...] = ()) -> ComponentRender:
+    return ComponentRender(name, name.title(), True, tuple(manifests), (), (), depends_on)
+
+
+def live(manifest: dict[str, Any], rv: int, available: int) -> dict[str, Any]:
+    """The object as the watch reports it: what we applied, with the server's status."""
+    out = changes.with_hash(manifest)
+    out["metadata"]["resourceVersion"] = str(rv)
+    out["metadata"]["generation"] = 1
+    out["status"] = {"observedGeneration": 1, "availableReplicas": available, "updatedReplicas": available}
+    return out
+
+
+def warm_cache(*objects: dict[str, Any]) -> ObjectCache:
+    cache = ObjectCache(NS, {}, max_age=300)
+    for obj in objects:
+        cache.observe("ADDED", obj)
+    cache.prime(SCOPE, objects, "50")
+    return cache
+
+
+def test_health_is_read_from_the_cache_without_listing() -> None:
+    manifest = deployment("seldon-deploy")
+    cache = warm_cache(live(manifest, 10, available=0))
+    comp = component("seldon_deploy", manifest)
+
+    async def health() -> tuple[str, int, list[str]]:
+        kube = StandIn()
+        applier = Applier(kube, PLATFORM, cache)  # type: ignore[arg-type]
+        await applier.apply_component(comp)
+        return applier.health(comp).reason, kube.lists, kube.applied
+
+    assert asyncio.run(health()) == (c.PROGRESSING, 0, [])
+    cache.observe("MODIFIED", live(manifest, 11, available=1))  # the rollout's last event
+    assert asyncio.run(health()) == (c.SUCCEEDED, 0, [])
+
+
+def test_a_scope_the_watch_does_not_feed_is_listed() -> None:
+    manifest = deployment("seldon-deploy")
+    cache = ObjectCache(NS, {}, max_age=300)
+    kube = StandIn()
+    applier = Applier(kube, PLATFORM, cache)  # type: ignore[arg-type]
+    asyncio.run(applier.apply_component(component("seldon_deploy", manifest)))
+    assert (kube.lists, kube.applied) == (1, ["seldon-deploy"])
+    assert cache.get(SCOPE, "seldon-deploy") is not None, "the apply's response is recorded for the next pass"
+
+
+def test_independent_components_are_applied_at_once_and_dependents_after() -> None:
+    core, postgres, deploy = deployment("core"), deployment("postgres"), deployment("deploy")
+    result = RenderResult(
+        (
+            component("seldon_core", core),
+            component("postgres", postgres),
+            component("seldon_deploy", deploy, depends_on=("seldon_core",)),
+        )
+    )
+
+    async def run() -> StandIn:
+        gate = asyncio.Event()
+        kube = StandIn(gate)
+        applying = asyncio.create_task(
+            apply_components(Applier(kube, PLATFORM), result, ClusterFacts(), {}, {}, {})  # type: ignore[arg-type]
+        )
+        while len(kube.in_flight) < 2:
+            await asyncio.sleep(0)
+        gate.set()
+        outcomes, inventory, _events, writes = await applying
+        assert [o.name for o in outcomes] == ["seldon_core", "postgres", "seldon_deploy"]
+        assert writes == 3 and set(inventory) == {"seldon_core", "postgres", "seldon_deploy"}
+        return kube
+
+    kube = asyncio.run(run())
+    assert {"core", "postgres"} in kube.seen_together
+    assert kube.applied.index("deploy") > kube.applied.index("core")
+    assert not any("deploy" in s and "core" in s for s in kube.seen_together)
+
+
+def test_admission_stages_keep_crds_first_and_webhooks_last() -> None:
+    order = [
+        "CustomResourceDefinition",
+        "Namespace",
+        "ServiceAccount",
+        "ConfigMap",
+        "ClusterRoleBinding",
+        "Service",
+        "Deployment",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "Gateway",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ]
+    stages = [admission_stage(k) for k in order]
+    assert stages == [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]
