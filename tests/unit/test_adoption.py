@@ -345,3 +345,49 @@ def test_what_is_taken_over(live: dict[str, Any] | None, take_over: bool, kept: 
 )
 def test_replicas_helm_owns_are_taken_over(owner: str | None, live: dict[str, Any], helms: bool) -> None:
     assert adoption.replicas_owner_is_helm(owner, live) is helms
+
+
+def managed(manager: str, operation: str, fields: dict[str, Any], subresource: str = "") -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": "apps/v1",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
+
+
+def test_helms_fields_are_handed_to_our_apply_so_it_removes_what_we_do_not_render() -> None:
+    helm_fields = {"f:metadata": {"f:labels": {"f:helm.sh/chart": {}}}, "f:spec": {"f:replicas": {}}}
+    ours = {"f:spec": {"f:template": {"f:spec": {}}}}
+    status = managed("kube-controller-manager", "Update", {"f:status": {}}, subresource="status")
+    live = {
+        "apiVersion": "apps/v1",
+        "metadata": {
+            "managedFields": [
+                managed("helm", "Update", helm_fields),
+                managed("seldon-meta-operator", "Apply", ours),
+                status,
+            ]
+        },
+    }
+    patch = adoption.ownership_transfer(live, "seldon-meta-operator")
+    assert patch is not None
+    entries = patch["metadata"]["managedFields"]
+    assert [(e["manager"], e["operation"]) for e in entries] == [
+        ("seldon-meta-operator", "Apply"),  # one entry: a second Apply entry of one manager is not allowed
+        ("kube-controller-manager", "Update"),  # other managers keep theirs
+    ]
+    assert entries[0]["fieldsV1"] == {
+        "f:metadata": {"f:labels": {"f:helm.sh/chart": {}}},
+        "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {}}},
+    }
+
+
+def test_no_helm_fields_no_transfer() -> None:
+    live = {"metadata": {"managedFields": [managed("kubectl", "Update", {"f:spec": {}})]}}
+    assert adoption.ownership_transfer(live, "seldon-meta-operator") is None
+    assert adoption.ownership_transfer({"metadata": {}}, "seldon-meta-operator") is None

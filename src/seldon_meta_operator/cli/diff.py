@@ -39,9 +39,9 @@ from seldon_meta_operator.cli.cluster import (
 )
 from seldon_meta_operator.cli.common import load_seldon_operators
 from seldon_meta_operator.cli.install import validate
-from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.reconcile import changes as drift
+from seldon_meta_operator.reconcile.facts import gather_facts
 from seldon_meta_operator.render.ownership import object_key, parse_key
 from seldon_meta_operator.render.pipeline import RenderResult, render_platform, sort_key
 
@@ -204,7 +204,7 @@ async def compute_changes(kube: Kube, resource: SeldonOperator, doc: Mapping[str
         key = f"{API_VERSION}/{KIND}/{namespace}/{name}"
         found.append(Change(key, Action.REJECTED, note=f"the {KIND} CRD is not installed: seldonctl install --wait"))
     resource = resource.model_copy(update={"metadata": resource.metadata.model_copy(update={"namespace": namespace})})
-    facts = ClusterFacts(api_kinds=await kube.api_kinds())
+    facts = await gather_facts(kube, namespace, resource.spec)  # what the operator's render would see
     owner_uid = live["metadata"]["uid"] if live else None
     crd_uid = crd["metadata"]["uid"] if crd else None
     result = render_platform(resource, facts, owner_uid=owner_uid, crd_uid=crd_uid)

@@ -27,6 +27,16 @@ async def unlabelled(kube: Kube, manifest: Manifest) -> dict[str, Any] | None:
         return None
 
 
+async def transfer_ownership(kube: Kube, live: Mapping[str, Any], manifest: Manifest) -> None:
+    """Before our first apply of a Helm object: Helm's fields become our apply's (render/adoption.py
+    ``ownership_transfer``), so the apply removes those the render does not set."""
+    patch = adoption.ownership_transfer(live, kube.field_manager)
+    if patch is None:
+        return
+    meta = manifest["metadata"]
+    await kube.patch(manifest["apiVersion"], manifest["kind"], meta["name"], patch, namespace=meta.get("namespace"))
+
+
 async def strip_helm(kube: Kube, live: Mapping[str, Any], desired: Manifest, component: str) -> dict[str, Any]:
     """After our forced apply made our field manager own every field we render: remove Helm's labels and
     annotations and record the adoption (one merge patch). Returns the object as it now is."""

@@ -30,14 +30,15 @@ from seldon_meta_operator.kube import Kube, KubeError, UnknownKindError
 from seldon_meta_operator.kube.cache import ObjectCache, Scope, scope_of
 from seldon_meta_operator.kube.client import builtin_plural
 from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED, OWNED_READS
-from seldon_meta_operator.reconcile import changes, health
+from seldon_meta_operator.reconcile import adopt, changes, health
+from seldon_meta_operator.reconcile.facts import gather_facts
 from seldon_meta_operator.reconcile.secrets import (
     ensure_generated_secret,
     ensure_retained_secret,
     ensure_webhook_cert,
 )
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
-from seldon_meta_operator.render import policy
+from seldon_meta_operator.render import adoption, policy
 from seldon_meta_operator.render.install import plural_resolver, render_everything
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
@@ -168,7 +169,7 @@ async def reconcile_platform(
     opt_ins = policy.opt_ins(resource.spec)
 
     # 3. Facts.
-    facts = ClusterFacts(api_kinds=await kube.api_kinds())
+    facts = await gather_facts(kube, namespace, resource.spec)  # served kinds; claims a trial store may adopt
     crd = await kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME)
     crd_uid = crd["metadata"]["uid"] if crd else None
     owner = owner_reference(body)
@@ -211,6 +212,12 @@ async def reconcile_platform(
         old_status = {**old_status, "inventory": ahead}
         logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
 
+    # A trial store that would start empty beside helm-era data it cannot mount makes nothing (Stalled, issue 11).
+    unadopted = {
+        comp.name: f"{comp.title}: {why}"
+        for comp in result.components
+        if comp.enabled and (why := adoption.volume_problem(comp.name, comp.manifests, namespace, facts))
+    }
     lost: dict[str, str] = {}  # component -> why its credentials cannot be made (Stalled)
 
     async def ensure_secret(comp: ComponentRender, spec: GeneratedSecret) -> tuple[int, Event | None]:
@@ -235,7 +242,12 @@ async def reconcile_platform(
 
     # Each Secret is its own (a read, and a create when missing): all at once (issue 12).
     for made, event in await asyncio.gather(
-        *(ensure_secret(comp, spec) for comp in result.components for spec in comp.secrets)
+        *(
+            ensure_secret(comp, spec)
+            for comp in result.components
+            if comp.name not in unadopted
+            for spec in comp.secrets
+        )
     ):
         writes += made
         if event is not None:
@@ -244,7 +256,7 @@ async def reconcile_platform(
     # 6. Apply: components concurrently, each after the components it depends on (``apply_components``).
     applier = Applier(kube, name, cache)
     outcomes, inventory, applied_events, applied = await apply_components(
-        applier, result, facts, lost, old_inventory, secret_keys
+        applier, result, facts, lost, old_inventory, secret_keys, unadopted
     )
     writes += applied
     events.extend(applied_events)
@@ -259,6 +271,8 @@ async def reconcile_platform(
     prune_problem: Problem | None = None
     if lost:
         prune_problem = Problem(c.CREDENTIALS_LOST, "; ".join(lost[k] for k in sorted(lost)), stalled=True)
+    elif unadopted:
+        prune_problem = Problem(c.VOLUMES_NOT_ADOPTED, "; ".join(unadopted[k] for k in sorted(unadopted)), True)
     elif survivors:
         prune_problem = Problem(
             c.PRUNE_FAILED, "could not delete: " + ", ".join(k for v in survivors.values() for k in v)
@@ -318,6 +332,7 @@ async def apply_components(
     lost: Mapping[str, str],
     old_inventory: Mapping[str, list[str]],
     secret_keys: Mapping[str, list[str]],
+    unadopted: Mapping[str, str] | None = None,
 ) -> tuple[list[ComponentOutcome], dict[str, list[str]], list[Event], int]:
     """Apply every enabled component; returns (outcomes in registry order, inventory, events, writes).
 
@@ -339,6 +354,10 @@ async def apply_components(
             failed.add(comp.name)
             outcome = ComponentOutcome(comp.name, comp.title, True, False, c.CREDENTIALS_LOST, lost[comp.name])
             return outcome, kept, [Event("Warning", c.CREDENTIALS_LOST, lost[comp.name])], 0
+        if why := (unadopted or {}).get(comp.name):  # an empty store would hide helm-era data: apply nothing of it
+            failed.add(comp.name)
+            outcome = ComponentOutcome(comp.name, comp.title, True, False, c.VOLUMES_NOT_ADOPTED, why)
+            return outcome, kept, [Event("Warning", c.VOLUMES_NOT_ADOPTED, why)], 0
         missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
         if missing:
             hint = missing_hint(missing)
@@ -362,6 +381,8 @@ async def apply_components(
         if applied:
             OBJECTS_APPLIED.labels(comp.name).inc(applied)
             events.append(Event("Normal", "Applied", f"{comp.title}: applied {applied} object(s)"))
+        if taken := applier.adopted.get(comp.name):
+            events.append(Event("Normal", c.ADOPTED, f"{comp.title}: took over from Helm in place: {', '.join(taken)}"))
         keys = sorted({*applier.keys(comp), *secret_keys.get(comp.name, [])})
         return applier.health(comp), keys, events, applied
 
@@ -435,6 +456,10 @@ class Applier:
         self.platform = platform
         self.cache = cache
         self.live: dict[str, dict[str, Any]] = {}
+        #: Objects under our names that our read did not find (not ours: a Helm release's, issue 11), by key.
+        self.foreign: dict[str, dict[str, Any]] = {}
+        #: component -> objects taken over from a Helm release in this pass, for the Adopted Event
+        self.adopted: dict[str, list[str]] = {}
         self._read: dict[Scope, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(APPLY_CONCURRENCY)
 
@@ -486,29 +511,56 @@ class Applier:
         concurrent, at most ``APPLY_CONCURRENCY`` at once across the pass (issue 12). A failed apply fails the
         component once its stage is done."""
         writes = 0
-        manifests = sorted(comp.manifests, key=lambda m: admission_stage(m["kind"]))
+        adapted, take_over = await self._adapt(comp)
+        manifests = sorted(adapted, key=lambda m: admission_stage(m["kind"]))
         for _stage, group in itertools.groupby(manifests, key=lambda m: admission_stage(m["kind"])):
             batch = list(group)
-            results = await asyncio.gather(*(self._apply_one(comp, m) for m in batch), return_exceptions=True)
+            results = await asyncio.gather(
+                *(self._apply_one(comp, m, object_key(m) in take_over) for m in batch), return_exceptions=True
+            )
             for result in results:
                 if isinstance(result, BaseException):
                     raise result
                 writes += result
         return writes
 
-    async def _apply_one(self, comp: ComponentRender, manifest: Manifest) -> int:
-        live = await self._load(manifest)
+    async def _adapt(self, comp: ComponentRender) -> tuple[list[Manifest], set[str]]:
+        """The component's render adapted to objects a Helm release made under our names (issue 11): those absent
+        from our read are read by name (only then, so a steady pass reads nothing more), and render/adoption.py
+        decides what to keep of them. Returns the manifests and the keys of the objects to take over now."""
+        found = {object_key(m): await self._load(m) for m in comp.manifests}
+        absent = [m for m in comp.manifests if found[object_key(m)] is None]
+
+        async def read(manifest: Manifest) -> dict[str, Any] | None:
+            async with self._slots:
+                return await adopt.unlabelled(self.kube, manifest)
+
+        for manifest, other in zip(absent, await asyncio.gather(*(read(m) for m in absent)), strict=True):
+            if other is not None:
+                found[object_key(manifest)] = self.foreign[object_key(manifest)] = other
+        manifests, take_over = adoption.adapt_component(comp.manifests, found)
+        return manifests, set(take_over)
+
+    async def _apply_one(self, comp: ComponentRender, manifest: Manifest, take_over: bool = False) -> int:
+        live = await self._load(manifest) or self.foreign.get(object_key(manifest))
         desired = changes.with_hash(manifest)
         # Another manager (an HPA, `kubectl scale`) owns replicas: leave them out of both the comparison and the
-        # apply, so we neither fight over them nor see endless drift.
+        # apply, so we neither fight over them nor see endless drift. Helm's ownership is taken over instead.
         other = changes.foreign_replicas_owner(live, self.kube.field_manager)
+        if other and adoption.replicas_owner_is_helm(other, live):
+            other = None
         if other:
             desired = changes.without_replicas(desired)
         why = changes.needs_apply(desired, live)
         if why is None:
             return 0
         async with self._slots:
+            if take_over and live is not None:  # Helm's: what Helm set becomes ours, so the apply removes the rest
+                await adopt.transfer_ownership(self.kube, live, manifest)
             applied = await self.kube.apply(desired, force=True)
+            if take_over and live is not None:  # then any Helm metadata left goes, and the adoption is recorded
+                applied = await adopt.strip_helm(self.kube, live, desired, comp.name)
+                self.adopted.setdefault(comp.name, []).append(adopt.describe(manifest, live))
         self._record(applied)
         meta = manifest["metadata"]
         logger.info(

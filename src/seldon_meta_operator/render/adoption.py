@@ -7,8 +7,10 @@ Two cases, documented in docs/api.md ("Adoption of a helm-era install"):
 
 - **Objects a Helm release installed** under the names our render gives (Seldon Core's chart names its objects
   as we do whatever the release; Seldon Deploy's with the release ``seldon-deploy``): the operator takes them
-  over in place. Server-side apply with force makes our field manager own every field we render;
-  ``helm_strip_patch`` then removes Helm's labels and annotations, and marks the object ``ADOPTED_ANNOTATION``.
+  over in place. ``ownership_transfer`` first hands the fields Helm set to our field manager, so that server-side
+  apply with force then owns every field we render and removes the ones Helm set that we do not (Helm's labels
+  and annotations among them); ``helm_strip_patch`` then removes any Helm metadata left and marks the object
+  ``ADOPTED_ANNOTATION``.
   Fields the API server will not change (a Deployment's selector, a StatefulSet's selector, claim templates,
   service name and pod management policy) keep Helm's values for the object's life (``keep_immutable``), so
   nothing is deleted and re-created.
@@ -184,6 +186,47 @@ def helm_strip_patch(live: Mapping[str, Any], desired: Mapping[str, Any]) -> dic
     if stale:
         patch["spec"] = {"template": {"metadata": {"labels": stale}}}
     return patch
+
+
+def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """The union of two ``fieldsV1`` sets (trees of field paths)."""
+    out = {k: copy.deepcopy(v) for k, v in a.items()}
+    for key, value in b.items():
+        mine = out.get(key)
+        out[key] = _union(mine, value) if isinstance(mine, Mapping) and isinstance(value, Mapping) else value
+    return out
+
+
+def ownership_transfer(live: Mapping[str, Any], field_manager: str) -> dict[str, Any] | None:
+    """A merge patch of ``metadata.managedFields`` that hands the fields Helm set to ``field_manager``'s apply
+    entry (as Flux's server-side apply takes over objects), or None when Helm owns nothing.
+
+    Server-side apply removes a field only when its own manager set it and stops setting it. So before our first
+    apply, Helm's fields become ours: the apply then removes every one the render does not set (Helm's labels and
+    annotations, a container or an env var the chart has and we do not), instead of leaving them behind."""
+    entries = list(live.get("metadata", {}).get("managedFields") or [])
+    taken = [e for e in entries if e.get("manager") == HELM_MANAGER and not e.get("subresource")]
+    if not taken:
+        return None
+    ours = [
+        e
+        for e in entries
+        if e.get("manager") == field_manager and e.get("operation") == "Apply" and not e.get("subresource")
+    ]
+    fields: dict[str, Any] = {}
+    for entry in [*ours, *taken]:
+        fields = _union(fields, entry.get("fieldsV1") or {})
+    entry = {
+        "manager": field_manager,
+        "operation": "Apply",
+        "apiVersion": str(live.get("apiVersion") or taken[0].get("apiVersion", "")),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    if taken[0].get("time"):
+        entry["time"] = taken[0]["time"]
+    rest = [e for e in entries if e not in taken and e not in ours]
+    return {"metadata": {"managedFields": [entry, *rest]}}
 
 
 def replicas_owner_is_helm(owner: str | None, live: Mapping[str, Any] | None) -> bool:

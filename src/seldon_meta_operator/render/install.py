@@ -34,6 +34,7 @@ from seldon_meta_operator.api.crd import seldonoperator_crd
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND, PLURAL, parse_seldon_operator
 from seldon_meta_operator.components import REGISTRY
 from seldon_meta_operator.components.base import Component, Manifest
+from seldon_meta_operator.render.adoption import claims_elsewhere
 from seldon_meta_operator.render.pipeline import render_platform
 from seldon_meta_operator.render.values import deep_merge
 
@@ -101,6 +102,14 @@ OWN_CLUSTER_RULES: tuple[Rule, ...] = (
     # kopf's resource observer lists and watches CRDs; kube/client.py lists them to learn served kinds, and the
     # reconciler reads our CRD's uid (the owner of cluster-scoped objects) and waits for CRDs to be Established.
     {"apiGroups": [CRD_GROUP], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
+    # reconcile/facts.py: the first claims of the helm-era stores of Seldon's documentation, read by name in their
+    # namespaces (seldon-logs, postgres), so a trial store never starts empty beside them (render/adoption.py).
+    {
+        "apiGroups": [""],
+        "resources": ["persistentvolumeclaims"],
+        "resourceNames": sorted({claim for _namespace, claim in claims_elsewhere("")}),
+        "verbs": ["get"],
+    },
 )
 
 #: Plurals of custom kinds the platform renders but does not define (their CRDs come with Istio, Knative,
