@@ -298,10 +298,22 @@ def mounted_claims() -> set[str]:
     }
 
 
+@pytest.mark.parametrize(
+    "where",
+    [NS, "seldon-logs"],
+    ids=[
+        "a release 'opensearch' in the platform's namespace",
+        "the docs' release in seldon-logs, read by name under the operator's own RBAC",
+    ],
+)
 def test_a_store_it_cannot_mount_stalls_the_trial_store_until_the_user_chooses(
-    platform: Platform, clean_stores: None
+    platform: Platform, clean_stores: None, where: str
 ) -> None:
-    kubectl("create", "-f", "-", stdin=yaml.safe_dump(claim(DOCS_OS_CLAIM, {"app.kubernetes.io/name": "opensearch"})))
+    kubectl("create", "namespace", where, check=False)
+    kubectl("delete", "pvc", DOCS_OS_CLAIM, "-n", where, "--ignore-not-found", "--wait=true", "--timeout=90s")
+    old = {**claim(DOCS_OS_CLAIM, {"app.kubernetes.io/name": "opensearch"})}
+    old["metadata"] = {**old["metadata"], "namespace": where}
+    kubectl("create", "-f", "-", stdin=yaml.safe_dump(old))
     platform.apply(
         {
             "apiVersion": "operator.seldon.io/v1alpha1",
@@ -311,14 +323,15 @@ def test_a_store_it_cannot_mount_stalls_the_trial_store_until_the_user_chooses(
         }
     )
     stalled = platform.wait_condition("Stalled", "True", "VolumesNotAdopted")
-    assert f"{NS}/{DOCS_OS_CLAIM}" in stalled["message"]
+    assert f"{where}/{DOCS_OS_CLAIM}" in stalled["message"]
     assert "use_internal: false" in stalled["message"] and "operator.seldon.io/adoption=ignore" in stalled["message"]
     status = (platform.get() or {})["status"]["components"]["opensearch"]
     assert status["reason"] == "VolumesNotAdopted" and status["ready"] is False
     assert get_json("statefulset", OPENSEARCH, "-n", NS) is None  # no empty store beside the old data
     assert not [n for n in claims() if n.startswith(f"data-{OPENSEARCH}-")]
 
-    kubectl("label", "pvc", DOCS_OS_CLAIM, "-n", NS, "operator.seldon.io/adoption=ignore")
+    kubectl("label", "pvc", DOCS_OS_CLAIM, "-n", where, "operator.seldon.io/adoption=ignore")
     platform.wait_ready(timeout=240)
     assert get_json("statefulset", OPENSEARCH, "-n", NS) is not None
-    assert DOCS_OS_CLAIM in claims()  # kept
+    assert get_json("pvc", DOCS_OS_CLAIM, "-n", where) is not None  # kept
+    kubectl("delete", "pvc", DOCS_OS_CLAIM, "-n", where, "--ignore-not-found", "--wait=false")
