@@ -6,17 +6,27 @@ reads its ``VmRSS`` (``/proc/self/status``); the "cumulative" rows import the op
 ``seldonctl operator run`` does, so each row is what that module adds on top of the previous ones (shared
 dependencies count once, at the first module that brings them). The last table is ``tracemalloc`` after importing
 what ``seldonctl operator run`` imports: the Python heap by the package whose code allocated it (RSS also holds
-code, shared libraries such as OpenSSL's, and the allocator's slack, which tracemalloc does not see). Nothing is
-asserted: the figures are for the issue notes.
+code, shared libraries such as OpenSSL's, and the allocator's slack, which tracemalloc does not see).
+
+Then the running operator (``--no-cluster`` skips it): a local control plane of its own (benchmarks/harness.py),
+``examples/all-features.yaml`` installed and Ready, and the operator restarted ``BENCH_MEMORY_RUNS`` times (default
+3); each time, after ``BENCH_MEMORY_IDLE`` seconds idle (default 45), its ``VmRSS`` split into anonymous memory
+(the Python heap) and file-backed pages (libpython and the extension modules), its threads and its open
+connections (kopf's watches and pools; each costs asyncio's TLS read buffer, see operator/runner.py). Medians.
+Nothing is asserted: the figures are for the issue notes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 #: Heavy dependencies, each imported alone in a fresh interpreter.
 ALONE = (
@@ -104,9 +114,48 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def process_memory(pid: int) -> dict[str, float]:
+    """VmRSS, RssAnon and RssFile in MiB, Threads, and open sockets (connections and listeners) of a process."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0]) / 1024
+        elif key == "Threads":
+            out[key] = int(value)
+    fds = f"/proc/{pid}/fd"
+    out["sockets"] = sum(1 for fd in os.listdir(fds) if os.readlink(f"{fds}/{fd}").startswith("socket:"))
+    return out
+
+
+def running_operator(runs: int, idle: float) -> str:
+    from benchmarks.harness import bench_cluster  # noqa: PLC0415  (the cluster part only)
+
+    samples: list[dict[str, float]] = []
+    with bench_cluster() as cluster:
+        operator = cluster.start_operator()
+        seconds = cluster.apply_profile("all-features")
+        first = process_memory(operator.proc.pid)
+        for _ in range(runs):
+            operator = cluster.start_operator()  # stops the previous one
+            time.sleep(idle)
+            samples.append(process_memory(operator.proc.pid))
+    keys = ("VmRSS", "RssAnon", "RssFile", "Threads", "sockets")
+    median = {k: statistics.median(s[k] for s in samples) for k in keys}
+    rows = [
+        (f"all-features Ready ({seconds:.1f} s after apply, first install)", *(f"{first[k]:.1f}" for k in keys[:3]),
+         f"{first['Threads']:.0f}", f"{first['sockets']:.0f}"),
+        (f"restarted, {idle:.0f} s idle (median of {runs})", *(f"{median[k]:.1f}" for k in keys[:3]),
+         f"{median['Threads']:.0f}", f"{median['sockets']:.0f}"),
+    ]  # fmt: skip
+    head = ("operator", "VmRSS MiB", "anonymous MiB", "file-backed MiB", "threads", "sockets")
+    return "The running operator (seldonctl operator run; goal: VmRSS <= 64 MiB idle)\n" + table(head, rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.parse_args(argv)
+    parser.add_argument("--no-cluster", action="store_true", help="only the import figures (no local cluster)")
+    args = parser.parse_args(argv)
     base = probe()[0][1]
     alone = [(name, probe(name)[-1][1]) for name in ALONE]
     print(f"RSS after importing one module alone (fresh interpreter; bare Python: {base:.1f} MiB)")
@@ -119,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     heap = json.loads(trace.stdout)
     print("\nPython heap after importing cli.main and operator.runner (tracemalloc, by importing package; top 20)")
     print(table(("package", "KiB"), [(str(p), f"{int(size) / 1024:.0f}") for p, size in heap]))
+    if not args.no_cluster:
+        runs = int(os.environ.get("BENCH_MEMORY_RUNS", "3"))
+        print("\n" + running_operator(runs, float(os.environ.get("BENCH_MEMORY_IDLE", "45"))))
     return 0
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-import yaml
 
-from seldon_meta_operator.api.v1alpha1 import KIND, SeldonOperator, parse_seldon_operator
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.render.output import load_yaml_documents
+
+if TYPE_CHECKING:
+    from seldon_meta_operator.api.v1alpha1 import SeldonOperator
+
+#: Where ``make generate`` (``seldonctl generate deploy``) writes the Helm chart, relative to the repository root.
+CHART_DIR = "charts/seldon-meta-operator"
 
 
 def _say(label: str, message: str, **style: Any) -> None:
@@ -51,6 +54,12 @@ def read_text(path: str) -> tuple[str, str]:
 
 def load_seldon_operators(path: str) -> list[SeldonOperator]:
     """Every SeldonOperator document of the file, validated; other kinds are errors."""
+    # Imported here: pydantic and the YAML parser stay out of `seldonctl --help` (issue 12).
+    import yaml  # noqa: PLC0415
+
+    from seldon_meta_operator.api.v1alpha1 import KIND, parse_seldon_operator  # noqa: PLC0415
+    from seldon_meta_operator.render.output import load_yaml_documents  # noqa: PLC0415
+
     text, name = read_text(path)
     try:
         docs: list[Any] = load_yaml_documents(text)

@@ -6,38 +6,59 @@ Layer: cli. Commands gather, decide with the pure layers, then act (house style 
 from __future__ import annotations
 
 import datetime
+import difflib
 import os
 import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
 from typer.core import TyperGroup
 
 from seldon_meta_operator.cli import cluster_commands
-from seldon_meta_operator.cli.common import fail, load_seldon_operators, read_text, warn
-from seldon_meta_operator.cli.generated import CHART_DIR, chart_files, generated_files
-from seldon_meta_operator.components import component_names
-from seldon_meta_operator.components.base import ClusterFacts
+from seldon_meta_operator.cli.common import CHART_DIR, fail, load_seldon_operators, read_text, warn
 from seldon_meta_operator.errors import SpecError
-from seldon_meta_operator.render.generated import generated_at_reconcile
-from seldon_meta_operator.render.output import dump_json, dump_yaml
-from seldon_meta_operator.render.ownership import COMPONENT_LABEL
-from seldon_meta_operator.render.pipeline import render_platform, sort_key
+
+if TYPE_CHECKING:
+    from seldon_meta_operator.components.base import ClusterFacts
+
+# What `--help` imports is this module, typer and the standard library (issue 12: seldonctl starts light). The
+# render pipeline, pydantic and YAML are imported inside the commands that use them, and the cluster commands'
+# modules when one of them is called (cluster_commands.py). tests/unit/test_cli_imports.py checks both.
 
 
 class _Group(TyperGroup):
-    """Lists each command with its whole first sentence, wrapped (click cuts it at the line's end with "...")."""
+    """Lists each command with its whole first sentence, wrapped (click cuts it at the line's end with "..."), and
+    loads the cluster commands only when one is called (``cluster_commands.COMMANDS``), after ``generate`` and before
+    ``operator``, the order `--help` has always shown."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = [name for name in super().list_commands(ctx) if name not in cluster_commands.COMMANDS]
+        at = own.index("operator") if "operator" in own else len(own)
+        return [*own[:at], *cluster_commands.COMMANDS, *own[at:]]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name in cluster_commands.COMMANDS and name not in self.commands:
+            self.commands[name] = cluster_commands.load(name, rich_markup_mode=None)
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # typer suggests a close name from the commands it holds; the lazy ones count too.
+        names = self.list_commands(ctx)
+        matches = difflib.get_close_matches(args[0], names) if args and args[0] not in names else []
+        if matches and self.suggest_commands:
+            ctx.fail(f"No such command {args[0]!r}. Did you mean {', '.join(repr(m) for m in matches)}?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:  # typer._click.Context, HelpFormatter
-        rows = [
-            (name, cmd.get_short_help_str(limit=1000))
-            for name in self.list_commands(ctx)
-            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
-        ]
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            if (lazy := cluster_commands.COMMANDS.get(name)) is not None:  # listed without importing it
+                rows.append((name, lazy.short_help))
+            elif (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -64,6 +85,10 @@ class OutputFormat(StrEnum):
 def _facts(path: str | None) -> ClusterFacts | None:
     if path is None:
         return None
+    import yaml  # noqa: PLC0415
+
+    from seldon_meta_operator.components.base import ClusterFacts  # noqa: PLC0415
+
     text, name = read_text(path)
     try:
         data = yaml.safe_load(text) or {}
@@ -103,6 +128,12 @@ def render(
 
     Without --include-generated the output lacks what the operator generates at reconcile time; they are listed
     on stderr."""
+    from seldon_meta_operator.components import component_names  # noqa: PLC0415
+    from seldon_meta_operator.render.generated import generated_at_reconcile  # noqa: PLC0415
+    from seldon_meta_operator.render.output import dump_json, dump_yaml  # noqa: PLC0415
+    from seldon_meta_operator.render.ownership import COMPONENT_LABEL  # noqa: PLC0415
+    from seldon_meta_operator.render.pipeline import render_platform, sort_key  # noqa: PLC0415
+
     unknown = [c for c in component if c not in component_names()]
     if unknown:
         fail(f"--component {unknown[0]}: no such component", f"components: {', '.join(component_names())}")
@@ -150,6 +181,8 @@ def generate(
     chart_dir: Path = typer.Option(Path(CHART_DIR), "--chart-dir", help="Where to write the Helm chart."),
 ) -> None:
     """Regenerate files that are generated from code (never edit them by hand)."""
+    from seldon_meta_operator.cli.generated import chart_files, generated_files  # noqa: PLC0415
+
     if what != "deploy":
         fail(f"generate {what}: unknown target", "use `seldonctl generate deploy`")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -242,9 +275,6 @@ def operator_run(
         json_logs=json_logs,
         verbose=verbose,
     )
-
-
-cluster_commands.register(app)  # install, apply, status, diff, doctor, uninstall
 
 
 def main() -> None:
