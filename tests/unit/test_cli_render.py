@@ -218,6 +218,20 @@ def test_a_namespace_the_admin_did_not_allow_is_one_error_line_naming_the_value_
     assert "namespace: kube-system" in allowed.stdout
 
 
+@pytest.mark.parametrize("command", ["apply", "diff"])
+def test_apply_and_diff_check_the_namespaces_the_admin_allowed_as_render_does(tmp_path: Path, command: str) -> None:
+    """Both validate before they contact the cluster: refused without the operator's --allowed-namespace, accepted
+    with it (and then stopped by the missing kubeconfig, which shows the check passed)."""
+    path = write(tmp_path, platform(spec({"core": {"values": {"usageMetrics": {"enabled": True}}}})))
+    nowhere = ["--kubeconfig", str(tmp_path / "no-kubeconfig")]
+    refused = CliRunner().invoke(app, [command, "-f", path, *nowhere])
+    line = assert_one_line_error(refused)
+    assert "spec.core.values.usageMetrics.enabled" in line and "--allowed-namespace 'kube-system'" in line
+    allowed = CliRunner().invoke(app, [command, "-f", path, "--allowed-namespace", "kube-system", *nowhere])
+    assert allowed.exit_code != 0
+    assert "allowed-namespace" not in allowed.stderr and "no-kubeconfig" in allowed.stderr, allowed.stderr
+
+
 def test_field_paths_with_brackets_survive_the_terminal_markup(tmp_path: Path) -> None:
     values = {"manager": {"containerSecurityContext": {"privileged": True}}}
     line = assert_one_line_error(run("-f", write(tmp_path, platform(spec({"core": {"values": values}})))))

@@ -53,6 +53,14 @@ KubeconfigOpt = Annotated[
 ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context (default: the current one).")]
 OutputOpt = Annotated[Output | None, typer.Option("-o", "--output", help="Machine-readable output instead of tables.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Give up waiting after this many seconds.")]
+AllowedNamespacesOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--allowed-namespace",
+        help="Another namespace objects may go to, as the operator's own --allowed-namespace (repeatable): the "
+        "check of what the operator will accept, before anything is sent.",
+    ),
+]
 OperatorNamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Namespace of the operator.")]
 
 # --- Consoles -------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import yaml
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator
 from seldon_meta_operator.cli.cluster import (
     CLI_FIELD_MANAGER,
+    AllowedNamespacesOpt,
     ContextOpt,
     KubeconfigOpt,
     OutputOpt,
@@ -189,7 +190,9 @@ async def _webhook_ca(kube: Kube, result: RenderResult, namespace: str) -> str |
     return base64.b64decode(secret["data"]["ca.crt"]).decode()
 
 
-async def compute_changes(kube: Kube, resource: SeldonOperator, doc: Mapping[str, Any]) -> list[Change]:
+async def compute_changes(
+    kube: Kube, resource: SeldonOperator, doc: Mapping[str, Any], allowed_namespaces: frozenset[str] = frozenset()
+) -> list[Change]:
     from seldon_meta_operator.kube import UnknownKindError  # noqa: PLC0415
     from seldon_meta_operator.reconcile.reconciler import missing_hint  # noqa: PLC0415
 
@@ -207,10 +210,19 @@ async def compute_changes(kube: Kube, resource: SeldonOperator, doc: Mapping[str
     facts = await gather_facts(kube, namespace, resource.spec)  # what the operator's render would see
     owner_uid = live["metadata"]["uid"] if live else None
     crd_uid = crd["metadata"]["uid"] if crd else None
-    result = render_platform(resource, facts, owner_uid=owner_uid, crd_uid=crd_uid)
+    result = render_platform(
+        resource, facts, owner_uid=owner_uid, crd_uid=crd_uid, allowed_namespaces=allowed_namespaces
+    )
     ca_bundle = await _webhook_ca(kube, result, namespace)
     if ca_bundle is not None:
-        result = render_platform(resource, facts, owner_uid=owner_uid, crd_uid=crd_uid, webhook_ca_bundle=ca_bundle)
+        result = render_platform(
+            resource,
+            facts,
+            owner_uid=owner_uid,
+            crd_uid=crd_uid,
+            allowed_namespaces=allowed_namespaces,
+            webhook_ca_bundle=ca_bundle,
+        )
     old_inventory: dict[str, list[str]] = dict(((live or {}).get("status") or {}).get("inventory") or {})
     new_inventory: dict[str, list[str]] = {}
     for comp in result.components:
@@ -304,17 +316,19 @@ def diff(
         str | None, typer.Option("-n", "--namespace", help="Namespace for documents that name none.")
     ] = None,
     output: OutputOpt = None,
+    allowed_namespaces: AllowedNamespacesOpt = [],  # noqa: B006  (typer reads the default; never mutated)
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
     """Show what applying a SeldonOperator would change: created, changed (a diff), pruned objects. Exit code: 0
     no changes, 1 changes, 2 an error."""
     resources = load_seldon_operators(file)
-    validate(resources, file)
+    validate(resources, file, allowed_namespaces)
     docs = [manifest_of(r, namespace) for r in resources]
+    allowed = frozenset(allowed_namespaces)
 
     async def gather(kube: Kube) -> list[list[Change]]:
-        return [await compute_changes(kube, r, d) for r, d in zip(resources, docs, strict=True)]
+        return [await compute_changes(kube, r, d, allowed) for r, d in zip(resources, docs, strict=True)]
 
     results = run(kubeconfig, context, gather, error_code=2)
     everything = [c for found in results for c in found]

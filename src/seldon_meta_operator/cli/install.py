@@ -22,6 +22,7 @@ from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator
 from seldon_meta_operator.cli.cluster import (
     CLI_FIELD_MANAGER,
     OPERATOR_NAMESPACE,
+    AllowedNamespacesOpt,
     ContextOpt,
     KubeconfigOpt,
     OperatorNamespaceOpt,
@@ -199,11 +200,12 @@ def install(
 # --- apply ---------------------------------------------------------------------------------------------
 
 
-def validate(resources: Iterable[SeldonOperator], file: str) -> None:
-    """The checks of `seldonctl render`: every value error, and the warnings (unknown values keys)."""
+def validate(resources: Iterable[SeldonOperator], file: str, allowed_namespaces: Iterable[str] = ()) -> None:
+    """The checks of `seldonctl render`: every value error, and the warnings (unknown values keys).
+    ``allowed_namespaces``: the operator's ``--allowed-namespace`` list (render/policy.py)."""
     for resource in resources:
         try:
-            result = render_platform(resource)
+            result = render_platform(resource, allowed_namespaces=frozenset(allowed_namespaces))
         except SpecError as exc:
             fail(f"{file}: {exc}", "fix the field named above; see docs/api.md")
         for message in result.warnings:
@@ -289,12 +291,13 @@ def apply(
     namespace: Annotated[
         str | None, typer.Option("-n", "--namespace", help="Namespace for documents that name none.")
     ] = None,
+    allowed_namespaces: AllowedNamespacesOpt = [],  # noqa: B006  (typer reads the default; never mutated)
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
     """Apply SeldonOperators, validated as `seldonctl render` validates them (server-side apply)."""
     resources = load_seldon_operators(file)
-    validate(resources, file)
+    validate(resources, file, allowed_namespaces)
     docs = [manifest_of(r, namespace) for r in resources]
     code = run(
         kubeconfig, context, lambda kube: apply_platforms(kube, docs, wait, timeout), field_manager=CLI_FIELD_MANAGER
