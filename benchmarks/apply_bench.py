@@ -7,10 +7,11 @@ operator's run (a server-side apply of examples/<profile>.yaml until ``Ready`` a
 0.1 s in-process as the bare run reads its rollout, then delete and wait until its workloads are gone), then the
 bare run (``render_platform`` of the same file; CRDs and Namespaces first, waiting for the CRDs to be Established;
 then every other object at once, at most 16 requests in flight; admission webhooks last; then every Deployment,
-StatefulSet and DaemonSet rolled out, as ``reconcile.health`` judges them; then everything deleted). The operator is
-stopped during the bare runs (the rendered objects carry its labels, and it sweeps labelled objects that no
-SeldonOperator owns) and started again, healthy, before its own run; its start is not timed. Every wait is bounded
-(``BENCH_TIMEOUT`` s, default 300). Nothing is asserted.
+StatefulSet and DaemonSet rolled out, as ``reconcile.health`` judges them; then everything deleted). Both runs
+start without the rendered CRDs (deleted after each run, and waited for), so both create them and wait for them.
+The operator is stopped during the bare runs (the rendered objects carry its labels, and it sweeps labelled objects
+that no SeldonOperator owns) and started again, healthy, before its own run; its start is not timed. Every wait is
+bounded (``BENCH_TIMEOUT`` s, default 300). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -140,7 +141,23 @@ async def bare_delete(objects: Sequence[Mapping[str, Any]]) -> None:
     kube = Kube.from_kubeconfig()
     try:
         await _all(kube, [o for o in objects if o["kind"] not in FIRST], "delete")
-        await _all(kube, [o for o in objects if o["kind"] == "CustomResourceDefinition"], "delete")
+    finally:
+        await kube.close()
+    await delete_crds(objects)
+
+
+async def delete_crds(objects: Sequence[Mapping[str, Any]]) -> None:
+    """Delete the rendered CRDs and wait until they are gone, after either run: both start without them (the
+    operator never deletes the SeldonDeployment CRD, and a CRD still terminating would make the next run wait)."""
+    crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
+    kube = Kube.from_kubeconfig()
+    try:
+        await _all(kube, crds, "delete")
+        deadline = time.monotonic() + TIMEOUT
+        for crd in crds:
+            while await kube.get(crd["apiVersion"], crd["kind"], crd["metadata"]["name"]) is not None:
+                _check(deadline, f"CRD {crd['metadata']['name']} gone")
+                await asyncio.sleep(0.1)
     finally:
         await kube.close()
 
@@ -153,6 +170,7 @@ def measure(cluster: BenchCluster, profiles: Sequence[str], reps: int) -> dict[s
             cluster.start_operator()
             results[profile][0].append(operator_apply(profile))
             cluster.delete_profile()
+            asyncio.run(delete_crds(objects[profile]))
             cluster.stop_operator()
             results[profile][1].append(asyncio.run(bare_apply(objects[profile])))
             asyncio.run(bare_delete(objects[profile]))

@@ -12,6 +12,7 @@ import pytest
 from seldon_meta_operator.operator.config import OperatorConfig, default_namespace
 from seldon_meta_operator.operator.runner import RetriedRequestsAreWarnings
 from seldon_meta_operator.operator.worker import MAX_BACKOFF, Worker, backoff
+from seldon_meta_operator.reconcile.reconciler import Event
 
 KEY = ("seldon-system", "seldonoperator-sample")
 
@@ -180,3 +181,26 @@ def test_a_standby_with_platforms_due_waits_instead_of_spinning() -> None:
         await task
 
     asyncio.run(go())
+
+
+def test_events_are_posted_in_order_without_holding_up_the_next_pass() -> None:
+    async def go() -> list[str]:
+        w = worker(Clock())
+        gate = asyncio.Event()
+        posted: list[str] = []
+
+        async def emit(_body: Any, event: Any) -> None:
+            await gate.wait()
+            posted.append(event.reason)
+
+        w.emit = emit
+        for reason in ("Applied", "Pruned", "Succeeded"):
+            w._post({}, Event("Normal", reason, ""))  # returns at once: the pass goes on
+        await asyncio.sleep(0)
+        assert posted == []
+        gate.set()
+        assert w._poster is not None
+        await w._poster
+        return posted
+
+    assert asyncio.run(go()) == ["Applied", "Pruned", "Succeeded"]

@@ -15,6 +15,7 @@ the loop has made no progress for ``stale_after`` seconds or its task ended, so 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -40,6 +41,8 @@ HEARTBEAT = 5.0
 #: An event about an object we own makes its platform due after this long (seconds): a rollout sends many
 #: events within milliseconds, and they make one pass.
 COALESCE = 0.2
+#: Events waiting to be posted at most (the oldest are dropped beyond it).
+OUTBOX = 256
 #: Ready reasons of a pass that ran but could not write everything: retried with backoff.
 RETRIED_REASONS = frozenset({c.APPLY_FAILED, c.APPLY_CONFLICT, c.PRUNE_FAILED})
 #: Posts an Event about an object; set by the glue once an event recorder exists.
@@ -87,6 +90,9 @@ class Worker:
         self.heartbeat = clock()
         self.passes = 0
         self.task: asyncio.Task[None] | None = None
+        #: Events of finished passes, posted in order by their own task, so the next pass never waits for them.
+        self._outbox: collections.deque[tuple[Mapping[str, Any], Event]] = collections.deque(maxlen=OUTBOX)
+        self._poster: asyncio.Task[None] | None = None
 
     # --- what the glue tells it ------------------------------------------------------------------------------
 
@@ -144,10 +150,11 @@ class Worker:
         self.task = asyncio.create_task(self.run(), name="seldon-operator-worker")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        for task in (self.task, self._poster):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def run(self) -> None:
         while True:
@@ -243,7 +250,7 @@ class Worker:
             self.due[key] = self.clock() + (COALESCE if key in self._poked else after)
         RECONCILES.labels("ready" if outcome.ready else "not_ready").inc()
         for event in outcome.events:
-            await self._emit(fresh, event)
+            self._post(fresh, event)
         fields = {"object": _ref(key), "writes": outcome.writes, "ready": outcome.ready}
         if outcome.writes or outcome.written:
             log.info("Reconciled", extra=fields)
@@ -268,6 +275,22 @@ class Worker:
             log.debug("Reconcile failed; will retry", extra=fields)
         else:  # not the cluster's weather: a bug, with its traceback
             log.error("Reconcile failed with an unexpected error; will retry", extra=fields, exc_info=exc)
+
+    def _post(self, body: Mapping[str, Any], event: Event) -> None:
+        """Queue an Event about ``body``: a pass with many changes makes a dozen, one request each, and the pass that
+        reports Ready must not wait behind them (issue 12). One task posts them, in order (the recorder's series
+        need it); the oldest are dropped beyond ``OUTBOX`` (an API server that refuses them for long)."""
+        if self.emit is None:
+            log.debug("Event", extra={"type": event.type, "reason": event.reason, "note": event.message})
+            return
+        self._outbox.append((body, event))
+        if self._poster is None or self._poster.done():
+            self._poster = asyncio.create_task(self._post_all(), name="seldon-operator-events")
+
+    async def _post_all(self) -> None:
+        while self._outbox:
+            body, event = self._outbox.popleft()
+            await self._emit(body, event)
 
     async def _emit(self, body: Mapping[str, Any], event: Event) -> None:
         if self.emit is None:
