@@ -1,6 +1,8 @@
 """Adoption of a helm-era install (issue 11), the pure parts: which layout a trial store renders for the data volumes
 found (facts in, objects out), which helm-era volumes stall a store, and how an object a Helm release installed is
-taken over (its immutable fields kept, Helm's metadata stripped). The cluster side is tests/e2e/test_helm_adoption.py."""
+taken over (its immutable fields kept, Helm's metadata stripped).
+
+The cluster side is tests/e2e/test_helm_adoption.py."""
 
 from __future__ import annotations
 
