@@ -413,10 +413,10 @@ async def apply_components(
     inventory: dict[str, list[str]] = {}
     events: list[Event] = []
     writes = 0
-    for comp_name in comps:
+    for comp_name, comp in comps.items():
         outcome, keys, comp_events, applied = tasks[comp_name].result()
         outcomes.append(outcome)
-        if keys or outcome.reason != c.DISABLED:
+        if comp.enabled:  # a disabled component keeps no inventory: prune removes what it had
             inventory[comp_name] = keys
         events.extend(comp_events)
         writes += applied
@@ -430,6 +430,8 @@ APPLY_CONCURRENCY = 16
 #: how often it is read meanwhile (in case no watch reports it), and for how long at most.
 ESTABLISHED_POLL = 0.02
 ESTABLISHED_GET = 1.0
+#: Without a watch cache (the CLI's and tests' passes), a read is the only way to know: every half second.
+ESTABLISHED_GET_UNCACHED = 0.5
 ESTABLISHED_TIMEOUT = 30.0
 #: Kinds that go first, so that what follows is admitted: CRDs (Established before their objects) and Namespaces.
 FIRST_KINDS = frozenset({"CustomResourceDefinition", "Namespace"})
@@ -597,7 +599,7 @@ class Applier:
             found = self.cache.get(scope, crd_name) if self.cache is not None else None
             if (found is None or not health.crd(found).ready) and loop.time() >= next_read:
                 found = await self.kube.get(*scope[:2], crd_name)
-                next_read = loop.time() + (ESTABLISHED_GET if self.cache is not None else ESTABLISHED_POLL * 2)
+                next_read = loop.time() + (ESTABLISHED_GET if self.cache is not None else ESTABLISHED_GET_UNCACHED)
             if found is not None and health.crd(found).ready:
                 self.live[object_key(found)] = found
                 return
