@@ -193,6 +193,9 @@ def remove_stores() -> None:
     names = [PG_CLAIM, DOCS_OS_CLAIM, *OS_CLAIMS, *(f"data-{OPENSEARCH}-{i}" for i in range(3))]
     kubectl("delete", "statefulset", POSTGRES, "-n", NS, "--ignore-not-found", "--wait=true")
     kubectl("delete", "pvc", "-n", NS, "--ignore-not-found", "--wait=true", "--timeout=90s", *names)
+    # The docs' OpenSearch release lives in seldon-logs: a claim left there (by a test that failed before its own
+    # clean-up) would stall the trial store of every later test.
+    kubectl("delete", "pvc", DOCS_OS_CLAIM, "-n", "seldon-logs", "--ignore-not-found", "--wait=true", "--timeout=90s")
     kubectl("delete", "secret", "-n", NS, "--ignore-not-found", *SECRETS, *(f"{s}-retained" for s in SECRETS))
     for kind, name in (("deployment", "seldon-controller-manager"), ("deployment", "seldon-deploy")):
         kubectl("delete", kind, name, "-n", NS, "--ignore-not-found", "--wait=true")

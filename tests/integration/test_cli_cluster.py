@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
 from seldon_meta_operator.cli.install import install_manifests
 from seldon_meta_operator.cli.main import app
-from seldon_meta_operator.kube import Kube
+from seldon_meta_operator.kube import Kube, ObjectReplacedError
 from seldon_meta_operator.reconcile.reconciler import Outcome, cleanup_platform, reconcile_platform
 from tests.builders import EXAMPLES, enable, enterprise_values, example, platform
 from tests.conftest import Cluster, Prereqs, admission_policy_lifted, wait_until
@@ -265,6 +265,37 @@ def test_status_exits_2_when_stalled(
     assert result.exit_code == 2, result.output
     assert "Failed (InvalidSpec)" in result.stdout and "Stalled" in result.stdout
     assert "env.OIDC_PROVIDER" in result.stdout
+
+
+def test_a_pass_that_outlives_its_seldon_operator_writes_nothing_on_its_successor(
+    cluster: Cluster, installed: None, namespace: str, platforms: list[tuple[str, str]]
+) -> None:
+    # A pass began for a SeldonOperator that was deleted and created again under the same name before the pass wrote
+    # its status (CI saw it between two e2e tests: the stale pass called the successor a duplicate and replaced its
+    # status). Its status write is refused by uid, and the successor's own pass writes a status of its own.
+    doc = platform(enterprise_values({"enableAppAuth": True}), name="sample", namespace=namespace)
+    platforms.append((namespace, "sample"))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc))
+    first = cluster.get_json("seldonoperator", "sample", "-n", namespace)
+    cluster.kubectl("delete", "seldonoperator", "sample", "-n", namespace, "--wait=true")
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc))
+    second = cluster.get_json("seldonoperator", "sample", "-n", namespace)
+    assert first["metadata"]["uid"] != second["metadata"]["uid"]
+
+    async def stale_pass() -> None:
+        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
+        try:
+            with pytest.raises(ObjectReplacedError, match=first["metadata"]["uid"]):
+                await reconcile_platform(first, kube)
+        finally:
+            await kube.close()
+
+    asyncio.run(stale_pass())
+    assert "status" not in cluster.get_json("seldonoperator", "sample", "-n", namespace)
+    outcome = reconcile(cluster, namespace, "sample", lambda o: o.written)
+    assert ready_reason(outcome) == "InvalidSpec"
+    now = cluster.get_json("seldonoperator", "sample", "-n", namespace)
+    assert [x["reason"] for x in now["status"]["conditions"] if x["type"] == "Stalled"] == ["InvalidSpec"]
 
 
 def test_status_of_a_missing_seldon_operator_is_one_line(cluster: Cluster, installed: None, namespace: str) -> None:

@@ -56,6 +56,14 @@ class UnreachableError(KubeError):
         super().__init__(message, code=0, reason="Unreachable")
 
 
+class ObjectReplacedError(KubeError):
+    """A write was made for an object (by uid) that has been deleted, or deleted and re-created under the same name,
+    since it was read: the result is for an object that no longer exists, and was not written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=409, reason="ObjectReplaced")
+
+
 #: Everything a request can raise besides ApiError (a JSON Status): an HTTP error without a JSON body, every
 #: transport error of httpx2 (connect, read, write, protocol, timeouts, decoding) and the OS's (issue 9: a
 #: ConnectError escaping KubeError ended the periodic pass for good).
@@ -99,6 +107,11 @@ def _failure(exc: BaseException, what: str) -> KubeError:
         phrase = exc.response.reason_phrase
         return KubeError(f"{what}: HTTP {exc.response.status_code} {phrase}", exc.response.status_code, phrase)
     return UnreachableError(f"{what}: API server unreachable ({type(exc).__name__}: {exc})")
+
+
+def _pointer(key: str) -> str:
+    """``key`` as one JSON Pointer reference token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _status_code(exc: BaseException) -> int:
@@ -408,7 +421,7 @@ class Kube:
         namespace: str | None = None,
         subresource: str | None = None,
     ) -> dict[str, Any]:
-        """JSON merge patch (used for our own status and for kopf-free annotations)."""
+        """JSON merge patch (adoption's metadata hand-over, Event series). Our own status: ``patch_status``."""
         info, cls = await self.info(api_version, kind)
         target = cls.Status if subresource == "status" else cls
         API_REQUESTS.labels("patch").inc()
@@ -423,6 +436,50 @@ class Kube:
             )
         except (ApiError, *_REQUEST_FAILURES) as exc:
             raise _failure(exc, f"patch {kind} {_ref(namespace, name)}") from exc
+        return _to_dict(patched)
+
+    async def patch_status(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        uid: str,
+        fields: Mapping[str, Any],
+        *,
+        namespace: str | None = None,
+        has_status: bool = True,
+    ) -> dict[str, Any]:
+        """Set the top-level ``status`` fields in ``fields`` (each replaced whole) of the object ``name`` whose uid is
+        ``uid``: one JSON patch whose first operation tests the uid, so a write computed for an object that has since
+        been deleted and re-created under the same name never lands on its successor (a merge patch by name would;
+        the status subresource ignores a uid in the body). Raises ``ObjectReplacedError`` when the uid differs or the
+        object is gone. ``has_status``: whether the object has a status map to add the fields to (otherwise the
+        whole status is set)."""
+        ops: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": uid}]
+        if has_status:
+            ops += [{"op": "add", "path": f"/status/{_pointer(k)}", "value": v} for k, v in fields.items()]
+        else:
+            ops.append({"op": "add", "path": "/status", "value": dict(fields)})
+        info, cls = await self.info(api_version, kind)
+        API_REQUESTS.labels("patch").inc()
+        what = f"patch {kind} {_ref(namespace, name)} status"
+        try:
+            patched = await self.client.patch(
+                cls.Status,
+                name,
+                ops,
+                namespace=namespace if info.namespaced else None,
+                patch_type=PatchType.JSON,
+                field_manager=self.field_manager,
+            )
+        except (ApiError, *_REQUEST_FAILURES) as exc:
+            failure = _failure(exc, what)
+            if failure.code in (404, 422):
+                # A failed ``test`` is a bare 422 "Invalid" with no detail: the object itself says which it was.
+                live = await self.get(api_version, kind, name, namespace)
+                if live is None or live["metadata"].get("uid") != uid:
+                    raise ObjectReplacedError(f"{what}: the object with uid {uid} no longer exists") from exc
+            raise failure from exc
         return _to_dict(patched)
 
     async def replace(self, manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
-from seldon_meta_operator.kube import Kube, KubeError
+from seldon_meta_operator.kube import Kube, KubeError, ObjectReplacedError
 from seldon_meta_operator.kube.cache import ObjectCache
 from seldon_meta_operator.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, RECONCILES
 from seldon_meta_operator.operator.config import OperatorConfig
@@ -229,6 +229,16 @@ class Worker:
             )
         except asyncio.CancelledError:
             raise
+        except ObjectReplacedError as exc:
+            # Deleted (and perhaps created again under the same name) while the pass ran: its result belongs to
+            # nobody and was not written. A successor is reconciled afresh, at once.
+            log.info(
+                "SeldonOperator replaced during the pass; its result was dropped",
+                extra={"object": _ref(key), "error": str(exc)},
+            )
+            if key in self.due:
+                self.due[key] = self.clock()
+            return
         except Exception as exc:
             self._failed(key, exc)
             return

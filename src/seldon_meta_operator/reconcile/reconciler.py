@@ -117,7 +117,7 @@ async def reconcile_platform(
     namespaces the cluster admin lets the platform write to (the operator's ``--allowed-namespace``). ``cache``:
     the operator's watch cache of owned objects, read instead of lists where it is fresh (kube/cache.py)."""
     meta = body["metadata"]
-    name, namespace = meta["name"], meta.get("namespace", "default")
+    name, namespace, uid = meta["name"], meta.get("namespace", "default"), meta.get("uid", "")
     generation = meta.get("generation")
     old_status: Mapping[str, Any] = body.get("status") or {}
     old_inventory: dict[str, list[str]] = {k: list(v) for k, v in (old_status.get("inventory") or {}).items()}
@@ -140,7 +140,7 @@ async def reconcile_platform(
             ready=any(x["type"] == c.READY and x["status"] == "True" for x in status["conditions"]),
         )
         if status_changed(old_status, status):
-            await write_status(kube, name, namespace, old_status, status)
+            await write_status(kube, name, namespace, uid, old_status, status)
             outcome.written = True
             seen = {(e.type, e.reason) for e in outcome.events}
             outcome.events.extend(e for e in _transition_events(old_status, status) if (e.type, e.reason) not in seen)
@@ -207,7 +207,7 @@ async def reconcile_platform(
     # be forgotten by a crash between its apply and the status write at the end of the pass.
     ahead = inventory_ahead(old_inventory, result, secret_keys)
     if ahead != old_inventory:
-        await write_status(kube, name, namespace, old_status, {"inventory": ahead})
+        await write_status(kube, name, namespace, uid, old_status, {"inventory": ahead})
         writes += 1
         old_status = {**old_status, "inventory": ahead}
         logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
@@ -660,15 +660,13 @@ async def prune(
     return deleted, survivors
 
 
-async def write_status(kube: Kube, name: str, namespace: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    """One merge patch of the status subresource. Map keys we dropped are set to null so the merge removes
-    them; lists (conditions) are replaced whole by a merge patch, which is what we want."""
-    patch: dict[str, Any] = dict(new)
-    for map_field in ("inventory", "components"):
-        dropped = set(old.get(map_field) or {}) - set(new.get(map_field) or {})
-        if dropped:
-            patch[map_field] = {**new.get(map_field, {}), **dict.fromkeys(dropped)}
-    await kube.patch(API_VERSION, KIND, name, {"status": patch}, namespace=namespace, subresource="status")
+async def write_status(
+    kube: Kube, name: str, namespace: str, uid: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> None:
+    """Set the status fields we own (each replaced whole, so map keys we dropped go too) on the SeldonOperator with
+    this uid. A pass that outlives its SeldonOperator (deleted, or deleted and created again under the same name while
+    the pass ran) raises ObjectReplacedError rather than writing its result onto the successor."""
+    await kube.patch_status(API_VERSION, KIND, name, uid, new, namespace=namespace, has_status=bool(old))
 
 
 def _transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Event]:

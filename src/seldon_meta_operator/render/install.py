@@ -85,7 +85,7 @@ MANAGE_VERBS = ("create", "delete", "get", "list", "patch", "watch")
 OWN_NAMESPACED_RULES: tuple[Rule, ...] = (
     # kopf watches SeldonOperators in the operator's namespace only (operator/handlers.py); the worker reads them.
     {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
-    # reconcile/reconciler.py write_status: merge patches of the status subresource.
+    # reconcile/reconciler.py write_status: JSON patches of the status subresource, each testing the uid first.
     {"apiGroups": [GROUP], "resources": [f"{PLURAL}/status"], "verbs": ["get", "patch"]},
     # reconcile/events.py: events.k8s.io Events, with their series updated by patch.
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
