@@ -11,6 +11,7 @@ from typing import Any
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.kube.cache import ObjectCache
+from seldon_meta_operator.kube.client import KubeError
 from seldon_meta_operator.reconcile import changes
 from seldon_meta_operator.reconcile.reconciler import Applier, admission_stage, apply_components
 from seldon_meta_operator.render.ownership import PLATFORM_LABEL
@@ -109,15 +110,22 @@ def test_a_scope_the_watch_does_not_feed_is_listed() -> None:
     assert cache.get(SCOPE, "seldon-deploy") is not None, "the apply's response is recorded for the next pass"
 
 
-def test_independent_components_are_applied_at_once_and_dependents_after() -> None:
+def three_components() -> RenderResult:
     core, postgres, deploy = deployment("core"), deployment("postgres"), deployment("deploy")
-    result = RenderResult(
+    return RenderResult(
         (
             component("seldon_core", core),
             component("postgres", postgres),
             component("seldon_deploy", deploy, depends_on=("seldon_core",)),
+            component("routing", deployment("routing"), depends_on=("seldon_deploy",)),
         )
     )
+
+
+def test_every_component_is_applied_at_once_dependencies_included() -> None:
+    # A dependency orders status, not admission (which orders objects within a component): Seldon Deploy does not
+    # wait for Seldon Core's apply (issue 12: the chain Core -> Deploy -> routing -> detectors cost ~1.4 s).
+    result = three_components()
 
     async def run() -> StandIn:
         gate = asyncio.Event()
@@ -125,18 +133,75 @@ def test_independent_components_are_applied_at_once_and_dependents_after() -> No
         applying = asyncio.create_task(
             apply_components(Applier(kube, PLATFORM), result, ClusterFacts(), {}, {}, {})  # type: ignore[arg-type]
         )
-        while len(kube.in_flight) < 2:
+        for _ in range(1000):  # until all four are in flight (never, if one waited for another's apply)
+            if len(kube.in_flight) == 4:
+                break
             await asyncio.sleep(0)
         gate.set()
         outcomes, inventory, _events, writes = await applying
-        assert [o.name for o in outcomes] == ["seldon_core", "postgres", "seldon_deploy"]
-        assert writes == 3 and set(inventory) == {"seldon_core", "postgres", "seldon_deploy"}
+        assert [o.name for o in outcomes] == ["seldon_core", "postgres", "seldon_deploy", "routing"]
+        assert writes == 4 and set(inventory) == {"seldon_core", "postgres", "seldon_deploy", "routing"}
         return kube
 
     kube = asyncio.run(run())
-    assert {"core", "postgres"} in kube.seen_together
-    assert kube.applied.index("deploy") > kube.applied.index("core")
-    assert not any("deploy" in s and "core" in s for s in kube.seen_together)
+    assert {"core", "postgres", "deploy", "routing"} in kube.seen_together
+
+
+class FailingStandIn(StandIn):
+    """Refuses the apply of the objects named in ``refuse`` (a conflict)."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    async def apply(self, manifest: dict[str, Any], force: bool = True) -> dict[str, Any]:
+        if manifest["metadata"]["name"] in self.refuse:
+            raise KubeError("apply Deployment seldon-system/core: conflict", code=409, reason="Conflict")
+        return await super().apply(manifest, force)
+
+
+def test_a_dependency_whose_apply_fails_leaves_its_dependents_applied_and_waiting() -> None:
+    kube = FailingStandIn({"core"})
+    outcomes, inventory, _events, writes = asyncio.run(
+        apply_components(Applier(kube, PLATFORM), three_components(), ClusterFacts(), {}, {}, {})  # type: ignore[arg-type]
+    )
+    by_name = {o.name: o for o in outcomes}
+    assert by_name["seldon_core"].reason == c.APPLY_CONFLICT
+    assert by_name["postgres"].reason == c.PROGRESSING  # its own health: rolling out
+    # Applied at once (no wait), but not Ready while what they depend on is not applied: directly or not.
+    assert (by_name["seldon_deploy"].reason, by_name["seldon_deploy"].message) == (
+        c.DEPENDENCY_NOT_READY,
+        "waiting for seldon_core",
+    )
+    assert (by_name["routing"].reason, by_name["routing"].message) == (
+        c.DEPENDENCY_NOT_READY,
+        "waiting for seldon_deploy",
+    )
+    assert not by_name["seldon_deploy"].ready and by_name["seldon_deploy"].objects == 1
+    assert sorted(kube.applied) == ["deploy", "postgres", "routing"] and writes == 3
+    assert inventory["seldon_deploy"] == ["apps/v1/Deployment/seldon-system/deploy"]
+
+
+def test_a_refused_dependency_applies_none_of_its_dependents() -> None:
+    # Known before anything is applied (lost credentials, volumes not adopted): nothing that depends on it is applied.
+    kube = StandIn()
+    outcomes, inventory, _events, writes = asyncio.run(
+        apply_components(
+            Applier(kube, PLATFORM),  # type: ignore[arg-type]
+            three_components(),
+            ClusterFacts(),
+            {},
+            {"seldon_deploy": ["apps/v1/Deployment/seldon-system/deploy"]},
+            {},
+            {"seldon_core": "Seldon Core: volumes found"},
+        )
+    )
+    by_name = {o.name: o for o in outcomes}
+    assert by_name["seldon_core"].reason == c.VOLUMES_NOT_ADOPTED
+    assert by_name["seldon_deploy"].reason == c.DEPENDENCY_NOT_READY and by_name["seldon_deploy"].objects == 0
+    assert by_name["routing"].message == "waiting for seldon_deploy"
+    assert kube.applied == ["postgres"] and writes == 1
+    assert inventory["seldon_deploy"] == ["apps/v1/Deployment/seldon-system/deploy"]  # kept, not pruned
 
 
 def test_admission_stages_keep_crds_first_and_webhooks_last() -> None:

@@ -336,41 +336,38 @@ async def apply_components(
 ) -> tuple[list[ComponentOutcome], dict[str, list[str]], list[Event], int]:
     """Apply every enabled component; returns (outcomes in registry order, inventory, events, writes).
 
-    Each component is applied as soon as the components it depends on are applied, so independent ones (Seldon
-    Core, PostgreSQL, OpenSearch) go at once (issue 12). A component that failed, or lost its credentials, skips its
-    dependents; others still apply. Every scope the render needs is read first, all at once."""
-    comps = {comp.name: comp for comp in result.components}
-    failed: set[str] = set()
-    tasks: dict[str, asyncio.Task[tuple[ComponentOutcome, list[str], list[Event], int]]] = {}
+    Every component is applied at once (issue 12): a dependency (``depends_on``) is a matter of status, not of
+    admission, which only orders objects within a component (``Applier``). What must not be applied is known
+    before anything is: a component whose credentials are lost or whose volumes were not adopted applies nothing,
+    nor does anything that depends on it (``DependencyNotReady``). A dependency whose apply fails (a conflict, an
+    outage) is known only afterwards: its dependents were applied, and report ``DependencyNotReady`` until it is
+    applied too. Every scope the render needs is read first, all at once."""
+    refused = {**(unadopted or {}), **lost}
+    blocked: dict[str, list[str]] = {}  # component -> the refused components it depends on, directly or not
+    for comp in result.components:  # registry order: a component's dependencies come before it
+        if comp.enabled and (deps := [d for d in comp.depends_on if d in refused or d in blocked]):
+            blocked[comp.name] = deps
 
     async def one(comp: ComponentRender) -> tuple[ComponentOutcome, list[str], list[Event], int]:
         kept = old_inventory.get(comp.name, [])
         if not comp.enabled:
             return ComponentOutcome(comp.name, comp.title, False, False, c.DISABLED, "turned off"), [], [], 0
-        for dep in comp.depends_on:
-            if dep in tasks:
-                await asyncio.wait([tasks[dep]])  # its result is read from ``failed``; its errors, by the caller
         if comp.name in lost:  # its workloads would not open their data: apply nothing of it
-            failed.add(comp.name)
             outcome = ComponentOutcome(comp.name, comp.title, True, False, c.CREDENTIALS_LOST, lost[comp.name])
             return outcome, kept, [Event("Warning", c.CREDENTIALS_LOST, lost[comp.name])], 0
         if why := (unadopted or {}).get(comp.name):  # an empty store would hide helm-era data: apply nothing of it
-            failed.add(comp.name)
             outcome = ComponentOutcome(comp.name, comp.title, True, False, c.VOLUMES_NOT_ADOPTED, why)
             return outcome, kept, [Event("Warning", c.VOLUMES_NOT_ADOPTED, why)], 0
         missing = [p for p in comp.prerequisites if not facts.has_kind(p.group, p.kind)]
         if missing:
             hint = missing_hint(missing)
             return ComponentOutcome(comp.name, comp.title, True, False, c.PREREQUISITE_MISSING, hint), kept, [], 0
-        blocked = [d for d in comp.depends_on if d in failed]
-        if blocked:
-            failed.add(comp.name)
-            why = f"waiting for {', '.join(blocked)}"
+        if deps := blocked.get(comp.name):
+            why = f"waiting for {', '.join(deps)}"
             return ComponentOutcome(comp.name, comp.title, True, False, c.DEPENDENCY_NOT_READY, why), kept, [], 0
         try:
             applied = await applier.apply_component(comp)
         except KubeError as exc:
-            failed.add(comp.name)
             reason = c.APPLY_CONFLICT if exc.code == 409 else c.APPLY_FAILED
             message = str(exc) + (f" ({'; '.join(exc.causes)})" if exc.causes else "")
             outcome = ComponentOutcome(comp.name, comp.title, True, False, reason, message)
@@ -389,12 +386,11 @@ async def apply_components(
     await applier.read_scopes(
         m
         for comp in result.components
-        if comp.enabled and comp.name not in lost
+        if comp.enabled and comp.name not in refused and comp.name not in blocked
         for m in comp.manifests
         if all(facts.has_kind(p.group, p.kind) for p in comp.prerequisites)
     )
-    for comp in result.components:  # in registry order: a component's dependencies are created before it
-        tasks[comp.name] = asyncio.create_task(one(comp), name=f"apply {comp.name}")
+    tasks = {comp.name: asyncio.create_task(one(comp), name=f"apply {comp.name}") for comp in result.components}
     try:
         _done, pending = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
     except asyncio.CancelledError:
@@ -413,11 +409,25 @@ async def apply_components(
     inventory: dict[str, list[str]] = {}
     events: list[Event] = []
     writes = 0
-    for comp_name, comp in comps.items():
-        outcome, keys, comp_events, applied = tasks[comp_name].result()
+    failed: set[str] = set()  # not applied, or applied but waiting for a dependency that was not
+    for comp in result.components:  # registry order: a component's dependencies are settled before it
+        outcome, keys, comp_events, applied = tasks[comp.name].result()
+        if outcome.reason in (c.APPLY_FAILED, c.APPLY_CONFLICT) or comp.name in refused or comp.name in blocked:
+            failed.add(comp.name)
+        elif comp.enabled and (deps := [d for d in comp.depends_on if d in failed]):
+            failed.add(comp.name)
+            outcome = ComponentOutcome(
+                comp.name,
+                comp.title,
+                True,
+                False,
+                c.DEPENDENCY_NOT_READY,
+                f"waiting for {', '.join(deps)}",
+                outcome.objects,
+            )
         outcomes.append(outcome)
         if comp.enabled:  # a disabled component keeps no inventory: prune removes what it had
-            inventory[comp_name] = keys
+            inventory[comp.name] = keys
         events.extend(comp_events)
         writes += applied
     return outcomes, inventory, events, writes
