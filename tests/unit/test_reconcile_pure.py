@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import json
 import re
 import string
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,11 +32,15 @@ from seldon_meta_operator.reconcile.changes import (
     without_replicas,
 )
 from seldon_meta_operator.reconcile.secrets import (
+    CERT_NOT_AFTER_ANNOTATION,
     CERT_VALIDITY,
     cert_needs_renewal,
+    described,
     make_webhook_cert,
+    parsed,
     random_value,
     secret_manifest,
+    webhook_cert_manifest,
     webhook_hosts,
 )
 from seldon_meta_operator.reconcile.status import (
@@ -786,6 +794,57 @@ RENEWALS: list[tuple[str, dict[str, Any] | None, datetime.datetime, str | None]]
 @pytest.mark.parametrize(("secret", "now", "reason"), [r[1:] for r in RENEWALS], ids=[r[0] for r in RENEWALS])
 def test_cert_needs_renewal(secret: dict[str, Any] | None, now: datetime.datetime, reason: str | None) -> None:
     assert cert_needs_renewal(secret, NS, now) == reason
+
+
+def our_secret(namespace: str = NS, now: datetime.datetime = NOW) -> dict[str, Any]:
+    """The webhook Secret as the operator writes it: its certificate described by annotations."""
+    return webhook_cert_manifest(make_webhook_cert(namespace, now), namespace, "sample", None)
+
+
+@pytest.mark.parametrize(
+    ("now", "namespace", "reason"),
+    [
+        (NOW + datetime.timedelta(days=1), NS, None),
+        (NOW + datetime.timedelta(days=334), NS, None),
+        (NOW + datetime.timedelta(days=340), NS, "expiring"),
+        (NOW, "elsewhere", "wrong namespace"),
+    ],
+)
+def test_the_annotations_of_our_secret_say_what_the_certificate_says(
+    now: datetime.datetime, namespace: str, reason: str | None
+) -> None:
+    secret = our_secret(namespace)
+    tls_crt = base64.b64decode(secret["data"]["tls.crt"])
+    assert described(secret, tls_crt) == parsed(tls_crt) is not None
+    assert cert_needs_renewal(secret, NS, now) == reason
+
+
+def test_annotations_that_do_not_describe_the_certificate_are_ignored() -> None:
+    # Someone put another certificate (for another namespace) into our Secret and kept our annotations: parsed.
+    secret, other = our_secret(NS), our_secret("elsewhere")
+    secret["data"]["tls.crt"] = other["data"]["tls.crt"]
+    assert described(secret, base64.b64decode(other["data"]["tls.crt"])) is None
+    assert cert_needs_renewal(secret, NS, NOW) == "wrong namespace"
+    # A digest that matches but a date that does not parse: parsed too.
+    good = our_secret(NS)
+    good["metadata"]["annotations"][CERT_NOT_AFTER_ANNOTATION] = "soon"
+    assert described(good, base64.b64decode(good["data"]["tls.crt"])) is None
+    assert cert_needs_renewal(good, NS, NOW) is None
+
+
+def test_checking_our_webhook_secret_never_loads_cryptography(tmp_path: Path) -> None:
+    """The steady-state check reads annotations: OpenSSL stays out of the operator's memory (issue 12)."""
+    (tmp_path / "secret.json").write_text(json.dumps(our_secret(NS)))
+    script = (
+        "import datetime, json, sys\n"
+        "import seldon_meta_operator.operator.handlers, seldon_meta_operator.operator.runner\n"
+        "from seldon_meta_operator.reconcile.secrets import cert_needs_renewal\n"
+        f"secret = json.load(open({str(tmp_path / 'secret.json')!r}))\n"
+        f"now = datetime.datetime.fromisoformat({(NOW + datetime.timedelta(days=1)).isoformat()!r})\n"
+        f"print(cert_needs_renewal(secret, {NS!r}, now), 'cryptography' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["None", "False"]
 
 
 URLSAFE = set(string.ascii_letters + string.digits + "-_")

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Any
 
 from seldon_meta_operator.components.base import GeneratedSecret
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET, CORE_WEBHOOK_SERVICE
@@ -28,6 +24,9 @@ from seldon_meta_operator.render.generated import (
 )
 from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION, platform_labels
 from seldon_meta_operator.render.pipeline import RenderResult
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 #: Certificates are valid this long and renewed when less than RENEW_BEFORE is left.
 CERT_VALIDITY = datetime.timedelta(days=365)
@@ -152,19 +151,37 @@ async def ensure_retained_secret(
 # --- Seldon Core webhook certificate -------------------------------------------------------------------
 
 
+#: What the webhook Secret says about its certificate, so that a pass checks it without parsing X.509: the
+#: cryptography package (OpenSSL, ~10 MiB of the operator's memory) is loaded only to issue or renew a certificate,
+#: or to read one these annotations do not describe (issue 12). They count only while ``CERT_SHA256`` is the digest
+#: of the Secret's ``tls.crt``: a certificate put there by anyone else is parsed.
+CERT_SHA256_ANNOTATION = "operator.seldon.io/tls-crt-sha256"
+CERT_NOT_AFTER_ANNOTATION = "operator.seldon.io/tls-crt-not-after"
+CERT_DNS_NAMES_ANNOTATION = "operator.seldon.io/tls-crt-dns-names"
+
+
 @dataclass(frozen=True)
 class WebhookCert:
     ca_pem: str
     cert_pem: str
     key_pem: str
+    not_after: datetime.datetime
+    dns_names: tuple[str, ...]
 
 
 def _name(common_name: str) -> x509.Name:
+    from cryptography import x509  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def make_webhook_cert(namespace: str, now: datetime.datetime) -> WebhookCert:
     """A new CA and a serving certificate for ``seldon-webhook-service.<namespace>.svc``."""
+    from cryptography import x509  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
@@ -212,6 +229,8 @@ def make_webhook_cert(namespace: str, now: datetime.datetime) -> WebhookCert:
         ca_pem=ca_cert.public_bytes(pem).decode(),
         cert_pem=cert.public_bytes(pem).decode(),
         key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
+        not_after=cert.not_valid_after_utc,
+        dns_names=tuple(hosts),
     )
 
 
@@ -228,20 +247,50 @@ def cert_needs_renewal(secret: Mapping[str, Any] | None, namespace: str, now: da
     if not all(k in data for k in ("ca.crt", "tls.crt", "tls.key")):
         return "incomplete"
     try:
-        cert = x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))
+        tls_crt = base64.b64decode(data["tls.crt"])
     except ValueError:
         return "unreadable"
-    if cert.not_valid_after_utc - now < RENEW_BEFORE:
+    facts = described(secret, tls_crt) or parsed(tls_crt)
+    if facts is None:
+        return "unreadable"
+    not_after, names = facts
+    if not_after - now < RENEW_BEFORE:
         return "expiring"
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName
-        )
-    except x509.ExtensionNotFound:
+    if not names:
         return "no subject alternative names"
     if f"{CORE_WEBHOOK_SERVICE}.{namespace}.svc" not in names:
         return "wrong namespace"
     return None
+
+
+def described(secret: Mapping[str, Any], tls_crt: bytes) -> tuple[datetime.datetime, tuple[str, ...]] | None:
+    """(not after, DNS names) from the annotations we wrote with the certificate, if they describe this one."""
+    notes = (secret.get("metadata") or {}).get("annotations") or {}
+    if notes.get(CERT_SHA256_ANNOTATION) != hashlib.sha256(tls_crt).hexdigest():
+        return None
+    try:
+        not_after = datetime.datetime.fromisoformat(notes.get(CERT_NOT_AFTER_ANNOTATION, ""))
+    except ValueError:
+        return None
+    if not_after.tzinfo is None:
+        return None
+    names = notes.get(CERT_DNS_NAMES_ANNOTATION, "")
+    return not_after, tuple(n for n in names.split(",") if n)
+
+
+def parsed(tls_crt: bytes) -> tuple[datetime.datetime, tuple[str, ...]] | None:
+    """(not after, DNS names) read from the certificate itself; None if it is not a PEM certificate."""
+    from cryptography import x509  # noqa: PLC0415  (lazy: see CERT_SHA256_ANNOTATION)
+
+    try:
+        cert = x509.load_pem_x509_certificate(tls_crt)
+    except ValueError:
+        return None
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return cert.not_valid_after_utc, ()
+    return cert.not_valid_after_utc, tuple(san.get_values_for_type(x509.DNSName))
 
 
 def webhook_cert_manifest(
@@ -252,6 +301,11 @@ def webhook_cert_manifest(
         "name": CORE_WEBHOOK_SECRET,
         "namespace": namespace,
         "labels": platform_labels(platform, "seldon_core"),
+        "annotations": {
+            CERT_SHA256_ANNOTATION: hashlib.sha256(made.cert_pem.encode()).hexdigest(),
+            CERT_NOT_AFTER_ANNOTATION: made.not_after.isoformat(),
+            CERT_DNS_NAMES_ANNOTATION: ",".join(made.dns_names),
+        },
     }
     if owner is not None:
         meta["ownerReferences"] = [owner]
@@ -297,7 +351,7 @@ def generate_offline(
         cert = make_webhook_cert(namespace, now)
         ca_bundle = cert.ca_pem
         secret = webhook_cert_manifest(cert, namespace, platform, None)
-        secret["metadata"]["annotations"] = dict(marker)
+        secret["metadata"]["annotations"].update(marker)
         made.append(secret)
     for comp in result.components:
         for spec in comp.secrets:
