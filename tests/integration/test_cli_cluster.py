@@ -298,6 +298,29 @@ def test_a_pass_that_outlives_its_seldon_operator_writes_nothing_on_its_successo
     assert [x["reason"] for x in now["status"]["conditions"] if x["type"] == "Stalled"] == ["InvalidSpec"]
 
 
+def test_secrets_an_earlier_version_wrote_get_the_labels_the_watch_selects_on(
+    cluster: Cluster, installed: None, namespace: str, platforms: list[tuple[str, str]]
+) -> None:
+    # Generated Secrets lacked the platform-namespace label, so the operator's watch never saw them deleted. An
+    # upgraded operator adds what is missing, once, and then writes nothing.
+    platforms.append((namespace, "sample"))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(platform(name="sample", namespace=namespace)))
+    reconcile(cluster, namespace, "sample", lambda o: o.ready)
+    label = "operator.seldon.io/platform-namespace"
+
+    def secrets() -> dict[str, dict[str, str]]:
+        found = cluster.get_json("secrets", "-n", namespace, "-l", "app.kubernetes.io/managed-by") or {"items": []}
+        return {x["metadata"]["name"]: x["metadata"]["labels"] for x in found["items"]}
+
+    ours = secrets()
+    assert ours and all(labels.get(label) == namespace for labels in ours.values()), ours
+    cluster.kubectl("label", "secret", "-n", namespace, *ours, f"{label}-")
+    assert not any(label in labels for labels in secrets().values())
+    assert reconcile(cluster, namespace, "sample").writes == len(ours)
+    assert secrets() == ours
+    assert reconcile(cluster, namespace, "sample").writes == 0
+
+
 def test_status_of_a_missing_seldon_operator_is_one_line(cluster: Cluster, installed: None, namespace: str) -> None:
     result = seldonctl(cluster, "status", "nothing-here", "-n", namespace)
     assert result.exit_code == 1

@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from tests.builders import example, render
 
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.components.base import GeneratedSecret
@@ -52,7 +53,7 @@ from seldon_meta_operator.reconcile.status import (
     status_changed,
     summarize_ready,
 )
-from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION
+from seldon_meta_operator.render.ownership import RETAIN_ANNOTATION, watch_labels
 
 NS = "seldon-system"
 FIELD_MANAGER = "seldon-meta-operator"
@@ -845,6 +846,23 @@ def test_checking_our_webhook_secret_never_loads_cryptography(tmp_path: Path) ->
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["None", "False"]
+
+
+def test_every_secret_the_reconcile_writes_is_seen_by_the_operators_watch() -> None:
+    # The watch selects on watch_labels: a generated Secret without the platform-namespace label was restored only
+    # at the next resync after its deletion (30 s in the e2e suite, 5 minutes by default).
+    result = render(example("all-features"))
+    written = [
+        secret_manifest(spec, "sample", comp.name, owner)
+        for comp in result.components
+        for spec in comp.secrets
+        for owner in (None, {"kind": "SeldonOperator", "name": "sample", "uid": "u"})
+    ]
+    written.append(our_secret(NS))
+    assert len(written) >= 7
+    for secret in written:
+        labels = secret["metadata"]["labels"]
+        assert watch_labels(secret["metadata"]["namespace"]).items() <= labels.items(), secret["metadata"]
 
 
 URLSAFE = set(string.ascii_letters + string.digits + "-_")

@@ -37,6 +37,7 @@ from seldon_meta_operator.render.ownership import (
     MANAGED_BY_LABEL,
     PLATFORM_LABEL,
     PLATFORM_NAMESPACE_LABEL,
+    watch_labels,
 )
 
 log = logging.getLogger("seldon_meta_operator.operator")
@@ -52,7 +53,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     settings.scanning.disabled = True
     # What we own is watched with a server-side label selector: the API server sends only our objects, so
     # nothing grows with what other tools create (issue 12).
-    owned = f"{MANAGED_BY_LABEL}={MANAGED_BY},{PLATFORM_NAMESPACE_LABEL}={config.namespace}"
+    owned = ",".join(f"{k}={v}" for k, v in watch_labels(config.namespace).items())
     for res in managed_resources():
         settings.watching.label_selectors[Selector(group=res.group, version=res.version, plural=res.plural)] = owned
     settings.watching.server_timeout = 300
@@ -68,7 +69,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     # What the watches below report is kept (trimmed) for the passes to read instead of listing (kube/cache.py).
     memo.worker.cache = ObjectCache(
         config.namespace,
-        {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_NAMESPACE_LABEL: config.namespace},
+        watch_labels(config.namespace),
         max_age=config.interval,
     )
     recorder = EventRecorder(memo.kube, instance=config.identity or None)

@@ -193,9 +193,11 @@ async def reconcile_platform(
     core = result.values["core"]
     ca_bundle: str | None = None
     if not core.get("certManager", {}).get("enabled") and not core.get("managerCreateResources"):
-        ca_bundle, wrote = await ensure_webhook_cert(kube, namespace, name, owner, clock())
-        if wrote:
+        ca_bundle, done = await ensure_webhook_cert(kube, namespace, name, owner, clock())
+        if done:
             writes += 1
+            _log_labelled(done, "seldon_core", f"{namespace}/{CORE_WEBHOOK_SECRET}")
+        if done == "issued":
             events.append(Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"))
         result = render(webhook_ca_bundle=ca_bundle)
     secret_keys: dict[str, list[str]] = {
@@ -229,13 +231,20 @@ async def reconcile_platform(
                 return 0, None
             if not done.action:
                 return 0, None
+            if done.action == "labelled":
+                _log_labelled(done.action, comp.name, ref)
+                return 1, None
             logger.info(
                 "Ensured a retained credential",
                 extra={"component": comp.name, "object": f"v1/Secret/{ref}", "action": done.action},
             )
             event = Event("Normal", SECRET_EVENTS[done.action], f"Secret {ref}: {done.action}")
             return (2 if done.action == "generated" else 1), event
-        if await ensure_generated_secret(kube, spec, name, comp.name, owner):
+        action = await ensure_generated_secret(kube, spec, name, comp.name, owner)
+        if action == "labelled":
+            _log_labelled(action, comp.name, ref)
+            return 1, None
+        if action:
             logger.info("Generated Secret", extra={"component": comp.name, "object": f"v1/Secret/{ref}"})
             return 1, Event("Normal", "SecretGenerated", f"Generated Secret {ref}")
         return 0, None
@@ -280,6 +289,14 @@ async def reconcile_platform(
 
     # 8 and 9. Status, written once.
     return await finish(outcomes, inventory, prune_problem, events, writes)
+
+
+def _log_labelled(action: str, component: str, ref: str) -> None:
+    if action == "labelled":
+        logger.info(
+            "Labelled Secret",
+            extra={"component": component, "object": f"v1/Secret/{ref}", "why": "the watch selects on these labels"},
+        )
 
 
 #: The Event reason of each thing ensure_retained_secret may do.

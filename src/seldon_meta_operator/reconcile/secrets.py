@@ -46,7 +46,9 @@ def secret_manifest(
     meta: dict[str, Any] = {
         "name": spec.name,
         "namespace": spec.namespace,
-        "labels": platform_labels(platform, component),
+        # The platform-namespace label is what the operator's watch selects on: without it a deleted Secret was
+        # noticed only at the next resync (generated Secrets live in the platform's namespace).
+        "labels": platform_labels(platform, component, spec.namespace),
     }
     if owner is not None:
         meta["ownerReferences"] = [owner]
@@ -63,11 +65,26 @@ def secret_manifest(
 
 async def ensure_generated_secret(
     kube: Kube, spec: GeneratedSecret, platform: str, component: str, owner: Mapping[str, Any] | None
-) -> bool:
-    """Create the Secret if it is absent. True when it was created. Reads first, so a steady pass never writes."""
-    if await kube.get("v1", "Secret", spec.name, spec.namespace) is not None:
+) -> str:
+    """Create the Secret if it is absent: "generated"; "labelled" when an existing one got the labels the watch
+    needs (``label_for_the_watch``); "" otherwise. Reads first, so a steady pass never writes."""
+    live = await kube.get("v1", "Secret", spec.name, spec.namespace)
+    if live is not None:
+        return "labelled" if await label_for_the_watch(kube, live, platform, component) else ""
+    return "generated" if await kube.create(secret_manifest(spec, platform, component, owner)) is not None else ""
+
+
+async def label_for_the_watch(kube: Kube, secret: Mapping[str, Any], platform: str, component: str) -> bool:
+    """Add the labels of ours a Secret lacks (one merge patch; True if it was needed). Secrets written by earlier
+    versions lack the platform-namespace label the operator's watch selects on, so their deletion went unnoticed
+    until the next resync. Labels someone else changed are left alone: only missing keys are added."""
+    meta = secret["metadata"]
+    have = meta.get("labels") or {}
+    missing = {k: v for k, v in platform_labels(platform, component, meta["namespace"]).items() if k not in have}
+    if not missing:
         return False
-    return await kube.create(secret_manifest(spec, platform, component, owner)) is not None
+    await kube.patch("v1", "Secret", meta["name"], {"metadata": {"labels": missing}}, namespace=meta["namespace"])
+    return True
 
 
 # --- Credentials that follow their data (issue 9) --------------------------------------------------------
@@ -120,7 +137,8 @@ async def ensure_retained_secret(
     live = await kube.get("v1", "Secret", spec.name, spec.namespace)
     kept = await kube.get("v1", "Secret", copy_name(spec.name), spec.namespace)
     if live is not None and kept is not None:
-        return SecretOutcome()
+        labelled = [await label_for_the_watch(kube, x, platform, component) for x in (live, kept)]
+        return SecretOutcome("labelled" if any(labelled) else "")
     if live is not None:
         await kube.create(_copy_of(live, copy_name(spec.name)))
         return SecretOutcome("copied")
@@ -300,7 +318,7 @@ def webhook_cert_manifest(
     meta: dict[str, Any] = {
         "name": CORE_WEBHOOK_SECRET,
         "namespace": namespace,
-        "labels": platform_labels(platform, "seldon_core"),
+        "labels": platform_labels(platform, "seldon_core", namespace),
         "annotations": {
             CERT_SHA256_ANNOTATION: hashlib.sha256(made.cert_pem.encode()).hexdigest(),
             CERT_NOT_AFTER_ANNOTATION: made.not_after.isoformat(),
@@ -325,14 +343,16 @@ def webhook_cert_manifest(
 
 async def ensure_webhook_cert(
     kube: Kube, namespace: str, platform: str, owner: Mapping[str, Any] | None, now: datetime.datetime
-) -> tuple[str, bool]:
-    """(CA bundle PEM, whether the Secret was written). Generates or renews the certificate as needed."""
+) -> tuple[str, str]:
+    """(CA bundle PEM, what was done: "issued", "labelled" (``label_for_the_watch``) or ""). Generates or renews the
+    certificate as needed."""
     current = await kube.get("v1", "Secret", CORE_WEBHOOK_SECRET, namespace)
     if cert_needs_renewal(current, namespace, now) is None and current is not None:
-        return base64.b64decode(current["data"]["ca.crt"]).decode(), False
+        labelled = await label_for_the_watch(kube, current, platform, "seldon_core")
+        return base64.b64decode(current["data"]["ca.crt"]).decode(), "labelled" if labelled else ""
     made = make_webhook_cert(namespace, now)
     await kube.apply(webhook_cert_manifest(made, namespace, platform, owner), force=True)
-    return made.ca_pem, True
+    return made.ca_pem, "issued"
 
 
 # --- What reconcile generates, for `seldonctl render` (issue 11) -------------------------------------------------

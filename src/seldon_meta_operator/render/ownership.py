@@ -64,6 +64,12 @@ def parse_key(key: str) -> tuple[str, str, str, str]:
     return api_version, kind, namespace, name
 
 
+def watch_labels(namespace: str) -> dict[str, str]:
+    """The labels the operator watches by (and its cache keeps): everything of the platform in ``namespace`` the
+    operator must see change, Secrets included, carries both."""
+    return {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_NAMESPACE_LABEL: namespace}
+
+
 def platform_labels(platform: str, component: str, namespace: str | None = None) -> dict[str, str]:
     labels = {MANAGED_BY_LABEL: MANAGED_BY, PLATFORM_LABEL: platform, COMPONENT_LABEL: component}
     if namespace:
