@@ -39,8 +39,9 @@ MAX_BACKOFF = 60.0
 #: The loop wakes at least this often, so its heartbeat shows it is alive even with nothing to do.
 HEARTBEAT = 5.0
 #: An event about an object we own makes its platform due after this long (seconds): a rollout sends many
-#: events within milliseconds, and they make one pass.
-COALESCE = 0.2
+#: events within milliseconds, and they make one pass. Short, because it also delays Ready after the last
+#: workload's event (0.2 s made all-features apply -> Ready 1.60x a bare apply; 0.05 s, 1.35x: issue 12).
+COALESCE = 0.05
 #: Events waiting to be posted at most (the oldest are dropped beyond it).
 OUTBOX = 256
 #: Ready reasons of a pass that ran but could not write everything: retried with backoff.

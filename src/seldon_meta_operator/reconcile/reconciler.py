@@ -146,8 +146,27 @@ async def reconcile_platform(
             outcome.events.extend(e for e in _transition_events(old_status, status) if (e.type, e.reason) not in seen)
         return outcome
 
+    # The spec is parsed first (pure) so that every read of steps 1 and 3 goes at once (issue 12); a problem is
+    # still reported in the order of the steps.
+    resource: SeldonOperator | None = None
+    invalid: SpecError | None = None
+    try:
+        resource = parse_seldon_operator(
+            {"apiVersion": API_VERSION, "kind": KIND, "metadata": dict(meta), "spec": body.get("spec") or {}},
+            source=f"SeldonOperator {namespace}/{name}",
+        )
+    except SpecError as exc:
+        invalid = exc
+    if resource is None:
+        active = await active_platform(kube, namespace)
+    else:
+        active, facts, crd = await asyncio.gather(
+            active_platform(kube, namespace),
+            gather_facts(kube, namespace, resource.spec),  # served kinds; claims a trial store may adopt
+            kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME),
+        )
+
     # 1. One platform per cluster: a second SeldonOperator is refused and touches nothing.
-    active = await active_platform(kube, namespace)
     if active is not None and active["metadata"].get("uid") != meta.get("uid"):
         other = f"{active['metadata'].get('namespace')}/{active['metadata']['name']}"
         problem = Problem(
@@ -158,19 +177,12 @@ async def reconcile_platform(
         return await finish([], old_inventory, problem, [], 0)
 
     # 2. Validate.
-    try:
-        resource = parse_seldon_operator(
-            {"apiVersion": API_VERSION, "kind": KIND, "metadata": dict(meta), "spec": body.get("spec") or {}},
-            source=f"SeldonOperator {namespace}/{name}",
-        )
-    except SpecError as exc:
-        return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
+    if resource is None:
+        return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(invalid), stalled=True), [], 0)
 
     opt_ins = policy.opt_ins(resource.spec)
 
-    # 3. Facts.
-    facts = await gather_facts(kube, namespace, resource.spec)  # served kinds; claims a trial store may adopt
-    crd = await kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME)
+    # 3. Facts (read above).
     crd_uid = crd["metadata"]["uid"] if crd else None
     owner = owner_reference(body)
 
