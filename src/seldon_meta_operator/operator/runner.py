@@ -39,7 +39,7 @@ def small_tls_reads() -> None:
 
 
 class RetriedRequestsAreWarnings(logging.Filter):
-    """kopf logs each failed attempt of a request it retries at ERROR ("Request attempt #1/9 failed; will retry",
+    """kopf logs each failed attempt of a request it retries at ERROR ("Request attempt #1/23 failed; will retry",
     e.g. 429 "storage is (re)initializing" just after a CRD is created, or an API server restart). A request that
     is retried is the cluster's weather, not an error: such records become WARNINGs. The last attempt
     ("escalating") stays an ERROR."""
