@@ -59,7 +59,7 @@ CUMULATIVE = (
     "seldon_meta_operator.render.install",
     "lightkube",
     "seldon_meta_operator.kube",
-    "cryptography.x509",
+    # cryptography is not here: reconcile/secrets.py imports it only to issue or renew the webhook certificate.
     "seldon_meta_operator.reconcile.secrets",
     "prometheus_client",
     "seldon_meta_operator.reconcile.reconciler",
