@@ -206,10 +206,15 @@ async def reconcile_platform(
     ca_bundle: str | None = None
     if not core.get("certManager", {}).get("enabled") and not core.get("managerCreateResources"):
         ca_bundle, done = await ensure_webhook_cert(kube, namespace, name, owner, clock())
-        if done:
+        if done == "labelled":
             writes += 1
-            _log_labelled(done, "seldon_core", f"{namespace}/{CORE_WEBHOOK_SECRET}")
-        if done == "issued":
+            _log_labelled("seldon_core", f"{namespace}/{CORE_WEBHOOK_SECRET}")
+        elif done == "issued":
+            writes += 1
+            logger.info(
+                "Issued the webhook certificate",
+                extra={"component": "seldon_core", "object": f"v1/Secret/{namespace}/{CORE_WEBHOOK_SECRET}"},
+            )
             events.append(Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"))
         result = render(webhook_ca_bundle=ca_bundle)
     secret_keys: dict[str, list[str]] = {
@@ -244,7 +249,7 @@ async def reconcile_platform(
             if not done.action:
                 return 0, None
             if done.action == "labelled":
-                _log_labelled(done.action, comp.name, ref)
+                _log_labelled(comp.name, ref)
                 return 1, None
             logger.info(
                 "Ensured a retained credential",
@@ -254,7 +259,7 @@ async def reconcile_platform(
             return (2 if done.action == "generated" else 1), event
         action = await ensure_generated_secret(kube, spec, name, comp.name, owner)
         if action == "labelled":
-            _log_labelled(action, comp.name, ref)
+            _log_labelled(comp.name, ref)
             return 1, None
         if action:
             logger.info("Generated Secret", extra={"component": comp.name, "object": f"v1/Secret/{ref}"})
@@ -303,12 +308,11 @@ async def reconcile_platform(
     return await finish(outcomes, inventory, prune_problem, events, writes)
 
 
-def _log_labelled(action: str, component: str, ref: str) -> None:
-    if action == "labelled":
-        logger.info(
-            "Labelled Secret",
-            extra={"component": component, "object": f"v1/Secret/{ref}", "why": "the watch selects on these labels"},
-        )
+def _log_labelled(component: str, ref: str) -> None:
+    logger.info(
+        "Labelled Secret",
+        extra={"component": component, "object": f"v1/Secret/{ref}", "why": "the watch selects on these labels"},
+    )
 
 
 #: The Event reason of each thing ensure_retained_secret may do.
