@@ -17,6 +17,7 @@ Tests that use ``cluster`` (directly or through other fixtures) get the ``cluste
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import json
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -34,6 +35,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+
+from seldon_meta_operator.kube import Kube
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALCLUSTER = ROOT / "hack" / "cluster" / "localcluster.py"
@@ -109,6 +112,19 @@ class Cluster:
             return "(not a local cluster: no logs)"
         lc = localcluster()
         return str(lc.log_tails(lc.Paths(self.state_dir), lines=lines))
+
+
+def with_kube(cluster: Cluster, body: Callable[[Kube], Awaitable[Any]], timeout: float = 120.0) -> Any:
+    """Run ``body(kube)`` with a Kube client of the cluster's kubeconfig, closed afterwards; bounded by ``timeout``."""
+
+    async def go() -> Any:
+        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
+        try:
+            return await body(kube)
+        finally:
+            await kube.close()
+
+    return asyncio.run(asyncio.wait_for(go(), timeout))
 
 
 def wait_until(what: str, probe: Any, timeout: float = 60.0, interval: float = 0.5) -> Any:

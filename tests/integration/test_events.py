@@ -3,10 +3,8 @@ series instead of creating new ones, the per-object rate cap holds, and nothing 
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from prometheus_client import REGISTRY
 
 from seldon_meta_operator.kube import Kube
 from seldon_meta_operator.reconcile.events import EventRecorder
-from tests.conftest import Cluster
+from tests.conftest import Cluster, with_kube
 
 pytestmark = pytest.mark.cluster
 
@@ -32,17 +30,6 @@ class FakeClock:
 
 def dropped(cause: str) -> float:
     return REGISTRY.get_sample_value("seldon_operator_events_dropped_total", {"cause": cause}) or 0.0
-
-
-def with_kube(cluster: Cluster, body: Callable[[Kube], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
-        try:
-            return await body(kube)
-        finally:
-            await kube.close()
-
-    return asyncio.run(asyncio.wait_for(go(), 120))
 
 
 async def regarding(kube: Kube, namespace: str, name: str = "subject") -> dict[str, Any]:

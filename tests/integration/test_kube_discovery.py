@@ -5,7 +5,6 @@ would say, and goes when the CRD is deleted; no CRD is listed on the way."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from seldon_meta_operator.kube import Kube
-from tests.conftest import Cluster, wait_until
+from tests.conftest import Cluster, wait_until, with_kube
 
 pytestmark = pytest.mark.cluster
 
@@ -43,17 +42,6 @@ def lists() -> float:
     return REGISTRY.get_sample_value("seldon_operator_api_requests_total", {"verb": "list"}) or 0.0
 
 
-def run(cluster: Cluster, check: Any) -> Any:
-    async def go() -> Any:
-        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
-        try:
-            return await check(kube)
-        finally:
-            await kube.close()
-
-    return asyncio.run(go())
-
-
 def test_served_kinds_come_from_discovery_and_agree_with_the_crds(cluster: Cluster) -> None:
     cluster.kubectl("apply", "-f", "-", stdin=json.dumps(crd("Cluster")))
     try:
@@ -67,7 +55,7 @@ def test_served_kinds_come_from_discovery_and_agree_with_the_crds(cluster: Clust
             return kinds, listed, discovered, await kube._listed_crds(), await kube.info(f"{GROUP}/v1", "Gadget")
 
         def gadget_served() -> Any:
-            found = run(cluster, served)
+            found = with_kube(cluster, served)
             return found if f"{GROUP}/Gadget" in found[0] else None
 
         kinds, listed, discovered, from_crds, (info, _cls) = wait_until("Gadget in discovery", gadget_served, 30)
@@ -88,4 +76,4 @@ def test_served_kinds_come_from_discovery_and_agree_with_the_crds(cluster: Clust
     async def kinds_now(kube: Kube) -> frozenset[str]:
         return await kube.api_kinds()
 
-    wait_until("Gadget gone from discovery", lambda: f"{GROUP}/Gadget" not in run(cluster, kinds_now), 30)
+    wait_until("Gadget gone from discovery", lambda: f"{GROUP}/Gadget" not in with_kube(cluster, kinds_now), 30)

@@ -12,29 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from seldon_meta_operator.kube import Kube
 from seldon_meta_operator.operator.leader import LEASE_API, LeaderElector
-from tests.conftest import Cluster
+from tests.conftest import Cluster, with_kube
 
 pytestmark = pytest.mark.cluster
 
 LEASE, RENEW, RETRY = 3.0, 2.0, 0.5
-
-
-def with_kube(cluster: Cluster, body: Callable[[Kube], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
-        try:
-            return await body(kube)
-        finally:
-            await kube.close()
-
-    return asyncio.run(asyncio.wait_for(go(), 180))
 
 
 def elector(kube: Kube, namespace: str, identity: str) -> LeaderElector:
@@ -91,7 +80,7 @@ def test_exactly_one_of_two_electors_leads_and_holds_the_lease(cluster: Cluster,
         for task in tasks.values():
             await stop(task)
 
-    with_kube(cluster, body)
+    with_kube(cluster, body, timeout=180)
 
 
 def test_a_vanished_leader_is_replaced_only_after_its_lease_expired(cluster: Cluster, namespace: str) -> None:
@@ -110,7 +99,7 @@ def test_a_vanished_leader_is_replaced_only_after_its_lease_expired(cluster: Clu
         await stop(tasks[follower.identity])
         return failover
 
-    failover = with_kube(cluster, body)
+    failover = with_kube(cluster, body, timeout=180)
     print(f"\nfailover after the leader vanished: {failover:.2f}s (lease {LEASE}s, retry {RETRY}s)")
 
 
@@ -129,7 +118,7 @@ def test_a_graceful_release_hands_over_at_once(cluster: Cluster, namespace: str)
         assert (await lease_spec(kube, namespace))["holderIdentity"] in ("", None)
         return took_over - released_at
 
-    handover = with_kube(cluster, body)
+    handover = with_kube(cluster, body, timeout=180)
     print(f"\nhand-over after a graceful release: {handover:.2f}s (retry {RETRY}s)")
 
 
@@ -148,7 +137,7 @@ def test_a_leader_that_sees_another_holder_steps_down(cluster: Cluster, namespac
         await stop(task)
         assert await a.release() is False  # not ours to release
 
-    with_kube(cluster, body)
+    with_kube(cluster, body, timeout=180)
 
 
 def test_a_standby_observes_the_lease_as_it_changes_not_at_its_next_poll(cluster: Cluster, namespace: str) -> None:
@@ -177,4 +166,4 @@ def test_a_standby_observes_the_lease_as_it_changes_not_at_its_next_poll(cluster
         await stop(task)
         assert await standby.release() is True
 
-    with_kube(cluster, body)
+    with_kube(cluster, body, timeout=180)

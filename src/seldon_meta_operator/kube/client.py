@@ -459,15 +459,13 @@ class Kube:
         patch: Mapping[str, Any],
         *,
         namespace: str | None = None,
-        subresource: str | None = None,
     ) -> dict[str, Any]:
         """JSON merge patch (adoption's metadata hand-over, Event series). Our own status: ``patch_status``."""
         info, cls = await self.info(api_version, kind)
-        target = cls.Status if subresource == "status" else cls
         API_REQUESTS.labels("patch").inc()
         try:
             patched = await self.client.patch(
-                target,
+                cls,
                 name,
                 dict(patch),
                 namespace=namespace if info.namespaced else None,

@@ -88,7 +88,7 @@ class Facts:
     operator: Mapping[str, Any] | None = None  # the operator's Deployment
     crd: Mapping[str, Any] | None = None  # seldonoperators.operator.seldon.io
     platforms: tuple[Mapping[str, Any], ...] = ()  # every SeldonOperator
-    api_kinds: frozenset[str] = frozenset()  # group/Kind of every served custom resource
+    api_kinds: frozenset[str] = frozenset()  # group/Kind of every served kind of a named API group (discovery)
     storage_classes: tuple[Mapping[str, Any], ...] = ()
     core_managers: tuple[Mapping[str, Any], ...] = ()  # Deployments named seldon-controller-manager
     seldondeployment_crd: Mapping[str, Any] | None = None
@@ -528,7 +528,7 @@ async def gather_facts(kube: Kube, operator_namespace: str = OPERATOR_NAMESPACE)
     operator = await read(
         "Deployments", kube.get("apps/v1", "Deployment", OPERATOR_DEPLOYMENT, operator_namespace), None
     )
-    api_kinds = await read("CustomResourceDefinitions", kube.api_kinds(), frozenset())
+    api_kinds = await read("served API kinds", kube.api_kinds(), frozenset())
     classes = await read("storage_classes", kube.list("storage.k8s.io/v1", "StorageClass"), [])
     deployments = await read("Deployments", kube.list("apps/v1", "Deployment"), [])
     sdep = await read(
