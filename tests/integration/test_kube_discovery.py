@@ -5,6 +5,7 @@ would say, and goes when the CRD is deleted; no CRD is listed on the way."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -77,3 +78,27 @@ def test_served_kinds_come_from_discovery_and_agree_with_the_crds(cluster: Clust
         return await kube.api_kinds()
 
     wait_until("Gadget gone from discovery", lambda: f"{GROUP}/Gadget" not in with_kube(cluster, kinds_now), 30)
+
+
+def test_an_unchanged_discovery_document_is_not_sent_again(cluster: Cluster) -> None:
+    """Every pass asks for the served kinds: with the document's ETag, the API server answers 304 Not Modified
+    (nothing to send, nothing to parse) until a CRD changes it."""
+
+    async def run(kube: Kube) -> tuple[bool, bool, bool]:
+        first = await kube._discovered()
+        unchanged = await kube._discovered() is first  # the 304's answer is what the first response said
+        await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", stdin=json.dumps(crd("Namespaced")))
+        seen: Any = first
+        for _ in range(300):
+            seen = await kube._discovered()
+            if seen is not None and (f"{GROUP}/v1", "Gadget") in seen:
+                break
+            await asyncio.sleep(0.1)
+        return unchanged, seen is not first, (f"{GROUP}/v1", "Gadget") in (seen or {})
+
+    try:
+        unchanged, changed, gadget = with_kube(cluster, run)
+    finally:
+        cluster.kubectl("delete", "crd", CRD, "--ignore-not-found", "--wait=true")
+    assert unchanged, "the second read was answered 304 Not Modified"
+    assert changed and gadget, "a new CRD changes the document, and it is read again"

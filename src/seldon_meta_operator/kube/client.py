@@ -215,6 +215,9 @@ class Kube:
         self.field_manager = field_manager
         self._classes: dict[tuple[str, str], tuple[ResourceInfo, Any]] = {}
         self._crd_infos: dict[tuple[str, str], ResourceInfo] | None = None
+        #: The aggregated discovery document's ETag and what it said: an unchanged document is answered with 304
+        #: Not Modified and nothing to parse (every pass asks, issue 12).
+        self._discovery: tuple[str, dict[tuple[str, str], ResourceInfo]] | None = None
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> Kube:
@@ -273,8 +276,9 @@ class Kube:
             infos = await self._discovered()
             if infos is None:
                 infos = await self._listed_crds()
-            self._crd_infos = infos
-            self._classes = {k: v for k, v in self._classes.items() if _builtin(k[0])}
+            if infos is not self._crd_infos:
+                self._crd_infos = infos
+                self._classes = {k: v for k, v in self._classes.items() if _builtin(k[0])}
         return self._crd_infos
 
     async def _discovered(self) -> dict[tuple[str, str], ResourceInfo] | None:
@@ -282,8 +286,13 @@ class Kube:
         resource in one response of a few tens of KiB, where the list of CRDs carries every schema (MiBs in a
         cluster with Istio and Knative, and growing with it: issue 12). None from a server that does not serve it."""
         API_REQUESTS.labels("get").inc()
+        headers = {"Accept": DISCOVERY_ACCEPT}
+        if self._discovery is not None:
+            headers["If-None-Match"] = self._discovery[0]
         try:
-            response = await self.client._client._client.get("/apis", headers={"Accept": DISCOVERY_ACCEPT})
+            response = await self.client._client._client.get("/apis", headers=headers)
+            if response.status_code == 304 and self._discovery is not None:
+                return self._discovery[1]
             response.raise_for_status()
         except _REQUEST_FAILURES as exc:
             raise _failure(exc, "get /apis") from exc
@@ -301,6 +310,8 @@ class Kube:
                         infos[(api_version, kind)] = ResourceInfo(
                             api_version, kind, res["resource"], res.get("scope") == "Namespaced"
                         )
+        etag = response.headers.get("ETag")
+        self._discovery = (etag, infos) if etag else None
         return infos
 
     async def _listed_crds(self) -> dict[tuple[str, str], ResourceInfo]:

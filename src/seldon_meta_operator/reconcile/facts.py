@@ -5,6 +5,7 @@ Layer: reconcile (reads only). Render stays pure: it gets these facts as input (
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from seldon_meta_operator.api.v1alpha1 import SeldonOperatorSpec
@@ -19,21 +20,23 @@ async def gather_claims(kube: Kube, namespace: str) -> tuple[Claim, ...]:
     """Every PersistentVolumeClaim in the platform's namespace, and the helm-era stores' first claims elsewhere
     (render/adoption.py ``FOREIGN_STORES``), read by name. A claim elsewhere the operator may not read (an
     install without that grant) counts as absent."""
-    found = [
-        Claim(namespace, c["metadata"]["name"], dict(c["metadata"].get("labels") or {}))
-        for c in await kube.list("v1", "PersistentVolumeClaim", namespace)
-    ]
-    for other, name in claims_elsewhere(namespace):
+
+    async def elsewhere(other: str, name: str) -> Claim | None:
         try:
             claim = await kube.get("v1", "PersistentVolumeClaim", name, other)
         except KubeError as exc:
             if exc.code != 403:
                 raise
             logger.debug("Could not read a claim", extra={"object": f"{other}/{name}", "error": str(exc)})
-            continue
-        if claim is not None:
-            found.append(Claim(other, name, dict(claim["metadata"].get("labels") or {})))
-    return tuple(found)
+            return None
+        return None if claim is None else Claim(other, name, dict(claim["metadata"].get("labels") or {}))
+
+    here, *there = await asyncio.gather(
+        kube.list("v1", "PersistentVolumeClaim", namespace),
+        *(elsewhere(other, name) for other, name in claims_elsewhere(namespace)),
+    )
+    found = [Claim(namespace, c["metadata"]["name"], dict(c["metadata"].get("labels") or {})) for c in here]
+    return (*found, *(claim for claim in there if claim is not None))
 
 
 async def gather_facts(kube: Kube, namespace: str, spec: SeldonOperatorSpec) -> ClusterFacts:

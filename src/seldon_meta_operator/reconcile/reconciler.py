@@ -98,6 +98,61 @@ def _sort_key(body: Mapping[str, Any]) -> tuple[str, str, str]:
     return (meta.get("creationTimestamp", ""), meta.get("namespace", ""), meta.get("name", ""))
 
 
+class RenderMemo:
+    """``render_platform`` remembered for its last inputs: render is pure, and while a platform rolls out, each of
+    the passes its workloads' events start renders what the pass before it rendered: tens of milliseconds each on
+    a busy cluster, on the way to Ready (issue 12). Inputs are compared by value; results are shared, never changed
+    in place (``changes.with_hash`` copies what it annotates). A result holds about 600 KiB (all-features), so the
+    memo is emptied once the platform is Ready (``forget``): an idle operator keeps none."""
+
+    def __init__(self, size: int = 1) -> None:
+        self.size = size
+        self._entries: list[tuple[tuple[Any, ...], RenderResult]] = []
+        #: namespace -> the webhook CA bundle its last pass rendered with
+        self.ca_bundles: dict[str, str | None] = {}
+
+    def render(
+        self,
+        resource: SeldonOperator,
+        facts: ClusterFacts,
+        *,
+        owner_uid: str | None,
+        crd_uid: str | None,
+        allowed_namespaces: frozenset[str],
+        webhook_ca_bundle: str | None = None,
+    ) -> RenderResult:
+        meta = resource.metadata  # render reads only its name and namespace (not its resourceVersion, say)
+        key = (
+            resource.spec,
+            meta.name,
+            meta.namespace,
+            facts,
+            owner_uid,
+            crd_uid,
+            allowed_namespaces,
+            webhook_ca_bundle,
+        )
+        for held, result in self._entries:
+            if held == key:
+                return result
+        result = render_platform(
+            resource,
+            facts,
+            owner_uid=owner_uid,
+            crd_uid=crd_uid,
+            allowed_namespaces=allowed_namespaces,
+            webhook_ca_bundle=webhook_ca_bundle,
+        )
+        self._entries = [(key, result), *self._entries][: self.size]
+        return result
+
+    def forget(self) -> None:
+        self._entries = []
+
+
+_RENDERS = RenderMemo()
+
+
 async def active_platform(kube: Kube, namespace: str) -> Mapping[str, Any] | None:
     """The SeldonOperator that owns the platform: the oldest one in the operator's namespace (the only one the
     operator serves; a SeldonOperator elsewhere can never take over, issue 8)."""
@@ -139,6 +194,8 @@ async def reconcile_platform(
             writes=writes,
             ready=any(x["type"] == c.READY and x["status"] == "True" for x in status["conditions"]),
         )
+        if outcome.ready:
+            _RENDERS.forget()
         if status_changed(old_status, status):
             await write_status(kube, name, namespace, uid, old_status, status)
             outcome.written = True
@@ -186,51 +243,30 @@ async def reconcile_platform(
     crd_uid = crd["metadata"]["uid"] if crd else None
     owner = owner_reference(body)
 
-    # 4 and 5. Secrets first (render needs the webhook CA), then render.
+    # 4 and 5. Render; the webhook certificate and the Secrets (below).
     render = functools.partial(
-        render_platform,
+        _RENDERS.render,
         resource,
         facts,
         owner_uid=meta.get("uid"),
         crd_uid=crd_uid,
         allowed_namespaces=allowed_namespaces,
     )
+    # The webhook CA is ensured below, beside the Secrets, and rarely changes: render with the one the last pass
+    # used, and again only if it did change (RenderMemo).
+    guessed_ca = _RENDERS.ca_bundles.get(namespace)
     try:
-        result = render()
+        result = render(webhook_ca_bundle=guessed_ca)
     except SpecError as exc:
         return await finish([], old_inventory, Problem(c.INVALID_SPEC, str(exc), stalled=True), [], 0)
     warnings = list(result.warnings)
     writes = 0
     events: list[Event] = []
     core = result.values["core"]
-    ca_bundle: str | None = None
-    if not core.get("certManager", {}).get("enabled") and not core.get("managerCreateResources"):
-        ca_bundle, done = await ensure_webhook_cert(kube, namespace, name, owner, clock())
-        if done == "labelled":
-            writes += 1
-            _log_labelled("seldon_core", f"{namespace}/{CORE_WEBHOOK_SECRET}")
-        elif done == "issued":
-            writes += 1
-            logger.info(
-                "Issued the webhook certificate",
-                extra={"component": "seldon_core", "object": f"v1/Secret/{namespace}/{CORE_WEBHOOK_SECRET}"},
-            )
-            events.append(Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"))
-        result = render(webhook_ca_bundle=ca_bundle)
     secret_keys: dict[str, list[str]] = {
         comp.name: [f"v1/Secret/{spec.namespace}/{spec.name}" for spec in comp.secrets if not _retained(spec, resource)]
         for comp in result.components
     }
-
-    # Write-ahead inventory (issue 9): before anything new is created, the status lists it, so an object can never
-    # be forgotten by a crash between its apply and the status write at the end of the pass.
-    ahead = inventory_ahead(old_inventory, result, secret_keys)
-    if ahead != old_inventory:
-        await write_status(kube, name, namespace, uid, old_status, {"inventory": ahead})
-        writes += 1
-        old_status = {**old_status, "inventory": ahead}
-        logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
-
     # A trial store that would start empty beside helm-era data it cannot mount makes nothing (Stalled, issue 11).
     unadopted = {
         comp.name: f"{comp.title}: {why}"
@@ -239,10 +275,44 @@ async def reconcile_platform(
     }
     lost: dict[str, str] = {}  # component -> why its credentials cannot be made (Stalled)
 
+    async def webhook_cert() -> tuple[str | None, int, Event | None]:
+        """(the webhook CA bundle, writes, Event). No bundle where cert-manager or the manager itself makes the
+        certificate. Only the render needs it: it is ensured while the inventory and the Secrets below are
+        written (issue 12)."""
+        if core.get("certManager", {}).get("enabled") or core.get("managerCreateResources"):
+            return None, 0, None
+        ca_bundle, done = await ensure_webhook_cert(kube, namespace, name, owner, clock(), cache)
+        ref = f"{namespace}/{CORE_WEBHOOK_SECRET}"
+        if done == "labelled":
+            _log_labelled("seldon_core", ref)
+            return ca_bundle, 1, None
+        if done == "issued":
+            logger.info(
+                "Issued the webhook certificate", extra={"component": "seldon_core", "object": f"v1/Secret/{ref}"}
+            )
+            return (
+                ca_bundle,
+                1,
+                Event("Normal", "CertificateIssued", f"Issued the webhook certificate {CORE_WEBHOOK_SECRET}"),
+            )
+        return ca_bundle, 0, None
+
+    async def write_ahead() -> None:
+        """Write-ahead inventory (issue 9): before anything new is created, the status lists it, so an object can
+        never be forgotten by a crash between its apply and the status write at the end of the pass. The webhook
+        certificate's Secret is not listed: its owner reference removes it with the SeldonOperator."""
+        nonlocal writes, old_status
+        ahead = inventory_ahead(old_inventory, result, secret_keys)
+        if ahead != old_inventory:
+            await write_status(kube, name, namespace, uid, old_status, {"inventory": ahead})
+            writes += 1
+            old_status = {**old_status, "inventory": ahead}
+            logger.debug("Recorded the inventory ahead of the apply", extra={"object": f"{namespace}/{name}"})
+
     async def ensure_secret(comp: ComponentRender, spec: GeneratedSecret) -> tuple[int, Event | None]:
         ref = f"{spec.namespace}/{spec.name}"
         if _retained(spec, resource):
-            done = await ensure_retained_secret(kube, spec, name, comp.name, data_claim_prefixes(comp))
+            done = await ensure_retained_secret(kube, spec, name, comp.name, data_claim_prefixes(comp), cache)
             if done.problem:
                 lost[comp.name] = done.problem
                 return 0, None
@@ -257,7 +327,7 @@ async def reconcile_platform(
             )
             event = Event("Normal", SECRET_EVENTS[done.action], f"Secret {ref}: {done.action}")
             return (2 if done.action == "generated" else 1), event
-        action = await ensure_generated_secret(kube, spec, name, comp.name, owner)
+        action = await ensure_generated_secret(kube, spec, name, comp.name, owner, cache)
         if action == "labelled":
             _log_labelled(comp.name, ref)
             return 1, None
@@ -266,18 +336,28 @@ async def reconcile_platform(
             return 1, Event("Normal", "SecretGenerated", f"Generated Secret {ref}")
         return 0, None
 
-    # Each Secret is its own (a read, and a create when missing): all at once (issue 12).
-    for made, event in await asyncio.gather(
-        *(
-            ensure_secret(comp, spec)
-            for comp in result.components
-            if comp.name not in unadopted
-            for spec in comp.secrets
+    async def inventory_then_secrets() -> list[tuple[int, Event | None]]:
+        # Each Secret is its own (a read, and a create when missing): all at once (issue 12), after the inventory
+        # that lists them.
+        await write_ahead()
+        return await asyncio.gather(
+            *(
+                ensure_secret(comp, spec)
+                for comp in result.components
+                if comp.name not in unadopted
+                for spec in comp.secrets
+            )
         )
-    ):
+
+    # 4 and 5. The webhook certificate (render needs its CA) beside the inventory and the Secrets; then render again.
+    (ca_bundle, cert_writes, cert_event), secrets_done = await asyncio.gather(webhook_cert(), inventory_then_secrets())
+    for made, event in [(cert_writes, cert_event), *secrets_done]:
         writes += made
         if event is not None:
             events.append(event)
+    if ca_bundle != guessed_ca:
+        result = render(webhook_ca_bundle=ca_bundle)
+        _RENDERS.ca_bundles[namespace] = ca_bundle
 
     # 6. Apply: components concurrently, each after the components it depends on (``apply_components``).
     applier = Applier(kube, name, cache)
@@ -482,11 +562,23 @@ FIRST_KINDS = frozenset({"CustomResourceDefinition", "Namespace"})
 LAST_KINDS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
 
 
+def group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def crd_serves(crd: Manifest) -> tuple[str, str]:
+    """(group, kind) of the objects a CustomResourceDefinition serves."""
+    spec = crd.get("spec") or {}
+    return str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))
+
+
 def admission_stage(kind: str) -> int:
     """The stage of a kind within a component: 0 CRDs and Namespaces; 1 everything else; 2 webhook configurations.
     Admission needs no more order than this (a pod refused for a ServiceAccount created a few milliseconds later is
     retried by its controller at once), and each stage costs a round trip on the way to Ready: a bare parallel
-    apply, the limit we measure against, has the same three."""
+    apply, the limit we measure against, has the same three. A CRD goes first only when its component has objects
+    of its kind (``Applier.apply_component``): Seldon Core's serves only its users' SeldonDeployments, so it is
+    applied with the rest, and its Established is a matter of health (Ready waits for it), not of order."""
     if kind in FIRST_KINDS:
         return 0
     return 2 if kind in LAST_KINDS else 1
@@ -557,11 +649,19 @@ class Applier:
         component once its stage is done."""
         writes = 0
         adapted, take_over = await self._adapt(comp)
-        manifests = sorted(adapted, key=lambda m: admission_stage(m["kind"]))
-        for _stage, group in itertools.groupby(manifests, key=lambda m: admission_stage(m["kind"])):
+        served = {(group_of(m["apiVersion"]), m["kind"]) for m in adapted}
+
+        def stage(manifest: Manifest) -> int:
+            if manifest["kind"] == "CustomResourceDefinition" and crd_serves(manifest) not in served:
+                return admission_stage("")  # nothing here is of its kind: applied with the rest, waited for by none
+            return admission_stage(manifest["kind"])
+
+        manifests = sorted(adapted, key=stage)
+        for number, group in itertools.groupby(manifests, key=stage):
             batch = list(group)
             results = await asyncio.gather(
-                *(self._apply_one(comp, m, object_key(m) in take_over) for m in batch), return_exceptions=True
+                *(self._apply_one(comp, m, object_key(m) in take_over, wait=number == 0) for m in batch),
+                return_exceptions=True,
             )
             for result in results:
                 if isinstance(result, BaseException):
@@ -586,7 +686,11 @@ class Applier:
         manifests, take_over = adoption.adapt_component(comp.manifests, found)
         return manifests, set(take_over)
 
-    async def _apply_one(self, comp: ComponentRender, manifest: Manifest, take_over: bool = False) -> int:
+    async def _apply_one(
+        self, comp: ComponentRender, manifest: Manifest, take_over: bool = False, *, wait: bool = True
+    ) -> int:
+        """Apply one object if it changed or drifted; with ``wait``, a CRD is waited for until Established (the
+        objects of its kind come next)."""
         live = await self._load(manifest) or self.foreign.get(object_key(manifest))
         desired = changes.with_hash(manifest)
         # Another manager (an HPA, `kubectl scale`) owns replicas: leave them out of both the comparison and the
@@ -619,7 +723,7 @@ class Applier:
                 **({"replicas_owner": other} if other else {}),
             },
         )
-        if manifest["kind"] == "CustomResourceDefinition" and not health.crd(applied).ready:
+        if wait and manifest["kind"] == "CustomResourceDefinition" and not health.crd(applied).ready:
             await self._wait_established(meta["name"])
         return 1
 

@@ -6,6 +6,7 @@ Secret values never reach logs, Events, status or annotations.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from seldon_meta_operator.components.base import GeneratedSecret
 from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET, CORE_WEBHOOK_SERVICE
 from seldon_meta_operator.kube import Kube
+from seldon_meta_operator.kube.cache import ObjectCache
 from seldon_meta_operator.render.generated import (
     GENERATED_BY_ANNOTATION,
     GENERATED_BY_RENDER,
@@ -63,12 +65,27 @@ def secret_manifest(
     }
 
 
+async def read_secret(kube: Kube, name: str, namespace: str, cache: ObjectCache | None = None) -> dict[str, Any] | None:
+    """The Secret as the operator's watch holds it (``cache``, where it is trusted), else as a GET returns it: a
+    steady pass reads nothing (issue 12). Only a hit is trusted: a Secret the watch does not select (one of an
+    earlier version, without our labels) is still read, never taken for absent."""
+    scope = ("v1", "Secret", namespace)
+    if cache is not None and cache.fresh(scope) and (held := cache.get(scope, name)) is not None:
+        return held
+    return await kube.get("v1", "Secret", name, namespace)
+
+
 async def ensure_generated_secret(
-    kube: Kube, spec: GeneratedSecret, platform: str, component: str, owner: Mapping[str, Any] | None
+    kube: Kube,
+    spec: GeneratedSecret,
+    platform: str,
+    component: str,
+    owner: Mapping[str, Any] | None,
+    cache: ObjectCache | None = None,
 ) -> str:
     """Create the Secret if it is absent: "generated"; "labelled" when an existing one got the labels the watch
-    needs (``label_for_the_watch``); "" otherwise. Reads first, so a steady pass never writes."""
-    live = await kube.get("v1", "Secret", spec.name, spec.namespace)
+    needs (``label_for_the_watch``); "" otherwise. Reads first (``read_secret``), so a steady pass never writes."""
+    live = await read_secret(kube, spec.name, spec.namespace, cache)
     if live is not None:
         return "labelled" if await label_for_the_watch(kube, live, platform, component) else ""
     return "generated" if await kube.create(secret_manifest(spec, platform, component, owner)) is not None else ""
@@ -124,7 +141,12 @@ def _copy_of(secret: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 async def ensure_retained_secret(
-    kube: Kube, spec: GeneratedSecret, platform: str, component: str, data_claims: Sequence[str]
+    kube: Kube,
+    spec: GeneratedSecret,
+    platform: str,
+    component: str,
+    data_claims: Sequence[str],
+    cache: ObjectCache | None = None,
 ) -> SecretOutcome:
     """A credential Secret whose data volumes are retained, kept in step with that data.
 
@@ -133,9 +155,11 @@ async def ensure_retained_secret(
     copy from the Secret). Only when both are gone while any of ``data_claims`` (PersistentVolumeClaim name
     prefixes, ``data-<statefulset>-``) still exist is nothing generated: a new password would not open the old
     data, so the outcome is a problem naming the Secret and the two ways out. Reads first: a steady pass writes
-    nothing."""
-    live = await kube.get("v1", "Secret", spec.name, spec.namespace)
-    kept = await kube.get("v1", "Secret", copy_name(spec.name), spec.namespace)
+    nothing (``read_secret``)."""
+    live, kept = await asyncio.gather(
+        read_secret(kube, spec.name, spec.namespace, cache),
+        read_secret(kube, copy_name(spec.name), spec.namespace, cache),
+    )
     if live is not None and kept is not None:
         labelled = [await label_for_the_watch(kube, x, platform, component) for x in (live, kept)]
         return SecretOutcome("labelled" if any(labelled) else "")
@@ -342,15 +366,21 @@ def webhook_cert_manifest(
 
 
 async def ensure_webhook_cert(
-    kube: Kube, namespace: str, platform: str, owner: Mapping[str, Any] | None, now: datetime.datetime
+    kube: Kube,
+    namespace: str,
+    platform: str,
+    owner: Mapping[str, Any] | None,
+    now: datetime.datetime,
+    cache: ObjectCache | None = None,
 ) -> tuple[str, str]:
     """(CA bundle PEM, what was done: "issued", "labelled" (``label_for_the_watch``) or ""). Generates or renews the
     certificate as needed."""
-    current = await kube.get("v1", "Secret", CORE_WEBHOOK_SECRET, namespace)
+    current = await read_secret(kube, CORE_WEBHOOK_SECRET, namespace, cache)
     if cert_needs_renewal(current, namespace, now) is None and current is not None:
         labelled = await label_for_the_watch(kube, current, platform, "seldon_core")
         return base64.b64decode(current["data"]["ca.crt"]).decode(), "labelled" if labelled else ""
-    made = make_webhook_cert(namespace, now)
+    # In a thread: the first certificate imports cryptography (about 80 ms), while the pass's other requests go on.
+    made = await asyncio.to_thread(make_webhook_cert, namespace, now)
     await kube.apply(webhook_cert_manifest(made, namespace, platform, owner), force=True)
     return made.ca_pem, "issued"
 
