@@ -63,5 +63,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 1000:1000
 WORKDIR /tmp
 EXPOSE 8080 8081
-ENTRYPOINT ["seldonctl", "operator", "run"]
+ENTRYPOINT ["seldon-meta-operator"]
 CMD ["--json-logs"]

@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kubectl("wait", "--for=condition=Established", "crd/seldonoperators.operator.seldon.io", "--timeout=60s")
         with (state / "bench-operator.log").open("ab") as log:
             operator = subprocess.Popen(
-                [str(BIN / "seldonctl"), "operator", "run", "--health-port", str(free_port()), "--metrics-port", "0"],
+                [str(BIN / "seldon-meta-operator"), "--health-port", str(free_port()), "--metrics-port", "0"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         health = free_port()
         with (state.parent / "operator.log").open("ab") as log:
             operator = subprocess.Popen(
-                [str(BIN / "seldonctl"), "operator", "run", "--health-port", str(health), "--metrics-port", "0"],
+                [str(BIN / "seldon-meta-operator"), "--health-port", str(health), "--metrics-port", "0"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "KUBECONFIG": str(proxied)},

@@ -85,18 +85,16 @@ def start_operator(
     extra_args: tuple[str, ...] = (),
     identity: str | None = None,
 ) -> OperatorProcess:
-    """``seldonctl operator run`` under ``kubeconfig``; ``identity`` names the replica in a leader Lease."""
+    """``seldon-meta-operator`` (what the Deployment runs) under ``kubeconfig``; ``identity`` names the replica in a
+    leader Lease."""
     metrics_port, health_port = _free_port(), _free_port()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "SELDON_OPERATOR_TIMER_INTERVAL": timer_interval}
     if identity:
         env["POD_NAME"] = identity
-    seldonctl = str(Path(sys.executable).parent / "seldonctl")
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [
-                seldonctl,
-                "operator",
-                "run",
+                str(Path(sys.executable).parent / "seldon-meta-operator"),
                 "--json-logs",
                 "--health-port",
                 str(health_port),

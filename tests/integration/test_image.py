@@ -190,13 +190,13 @@ def test_the_image_carries_a_cyclonedx_sbom_of_its_python_packages_and_runs_as_u
 
 
 def host_operators() -> list[int]:
-    """Pids of `seldonctl operator run` processes this pytest process started (the e2e suite's)."""
+    """Pids of `seldon-meta-operator` processes this pytest process started (the e2e suite's)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
             cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
-            if ppid == os.getpid() and b"operator" in cmdline and any(c.endswith(b"seldonctl") for c in cmdline):
+            if ppid == os.getpid() and any(c.endswith(b"seldon-meta-operator") for c in cmdline):
                 found.append(int(stat.parent.name))
     return found
 

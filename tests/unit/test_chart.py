@@ -20,9 +20,7 @@ DEPLOYMENT = next(o for o in OBJECTS if o["kind"] == "Deployment")
 MANAGER = next(c for c in DEPLOYMENT["spec"]["template"]["spec"]["containers"] if c["name"] == "manager")
 
 
-def small(
-    namespace: str, *, args: tuple[str, ...] = ("operator", "run", "--json-logs", "--metrics-port=8080")
-) -> list[Any]:
+def small(namespace: str, *, args: tuple[str, ...] = ("--json-logs", "--metrics-port=8080")) -> list[Any]:
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "op", "namespace": namespace}},
         {
@@ -118,4 +116,4 @@ def test_text_that_looks_like_a_template_stays_text() -> None:
 
 def test_a_manager_without_a_metrics_port_flag_is_refused() -> None:
     with pytest.raises(ChartError, match="--metrics-port"):
-        chart_of(lambda namespace: small(namespace, args=("operator", "run")))
+        chart_of(lambda namespace: small(namespace, args=("--json-logs",)))

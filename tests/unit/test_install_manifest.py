@@ -10,7 +10,6 @@ holds nothing cluster-wide on Secrets or node proxies; no wildcard.
 from __future__ import annotations
 
 import importlib.metadata
-import inspect
 import re
 from typing import Any
 
@@ -23,9 +22,9 @@ from seldon_meta_operator import __version__
 from seldon_meta_operator.api.crd import seldonoperator_crd
 from seldon_meta_operator.api.v1alpha1 import GROUP, PLURAL
 from seldon_meta_operator.cli.generated import HEADER, builtin_plural, generated_files
-from seldon_meta_operator.cli.main import operator_run
 from seldon_meta_operator.components import REGISTRY
 from seldon_meta_operator.components.base import BUILTIN_GROUPS, Component, Manifest, meta, obj, policy_rule
+from seldon_meta_operator.operator.main import parser as operator_parser
 from seldon_meta_operator.render import install
 from seldon_meta_operator.render.install import Grant, covers, grants, merge_rules
 from seldon_meta_operator.render.ownership import MANAGED_BY_LABEL, object_key
@@ -55,8 +54,8 @@ def group_of(api_version: str) -> str:
 
 
 def option_default(name: str) -> Any:
-    """The default of a `seldonctl operator run` option (typer keeps it in the OptionInfo)."""
-    return inspect.signature(operator_run).parameters[name].default.default
+    """The default of a `seldon-meta-operator` (`seldonctl operator run`) option."""
+    return operator_parser().get_default(name)
 
 
 # --- The file ----------------------------------------------------------------------------------------------
@@ -580,7 +579,7 @@ def test_every_container_has_a_read_only_root_filesystem_and_requests_and_limits
 
 
 def test_the_manager_runs_the_operator_with_json_logs_and_its_probes_on_healthz_and_readyz() -> None:
-    assert [*MANAGER["command"], *MANAGER["args"][:3]] == ["seldonctl", "operator", "run", "--json-logs"]
+    assert [*MANAGER["command"], MANAGER["args"][0]] == ["seldon-meta-operator", "--json-logs"]
     ports = {p["name"]: p["containerPort"] for p in MANAGER["ports"]}
     assert ports == {"health": option_default("health_port"), "metrics": option_default("metrics_port")}
     assert f"--health-port={ports['health']}" in MANAGER["args"]
@@ -639,7 +638,7 @@ def test_the_dockerfile_builds_the_image_the_deployment_runs() -> None:
     assert "FROM ${BASE_IMAGE} AS build" in text
     assert "COPY --from=build /opt/venv /opt/venv" in text  # the final stage gets the venv only
     assert re.search(rf"^USER {MANAGER['securityContext']['runAsUser']}(:\d+)?$", text, re.M)
-    assert 'ENTRYPOINT ["seldonctl", "operator", "run"]' in text
+    assert 'ENTRYPOINT ["seldon-meta-operator"]' in text
     patterns = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert patterns[0] == "*"  # an allow-list: only what `pip install .` reads enters the build context
     assert {"!pyproject.toml", "!README.md", "!src/"} <= set(patterns)

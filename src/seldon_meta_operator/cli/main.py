@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import os
-import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -206,75 +204,17 @@ app.add_typer(operator_app, name="operator")
 
 @operator_app.command(
     "run",
-    epilog="Example:\n\n  KUBECONFIG=.cluster/admin.kubeconfig seldonctl operator run --json-logs",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+    short_help="Run the operator in the foreground.",
 )
-def operator_run(
-    kubeconfig: str | None = typer.Option(
-        None,
-        "--kubeconfig",
-        help="Kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).",
-    ),
-    namespace: str | None = typer.Option(
-        None,
-        "--namespace",
-        help="The only namespace whose SeldonOperators are served (default: the pod's namespace in a cluster, "
-        "else seldon-system).",
-    ),
-    allowed_namespaces: list[str] = typer.Option(
-        [],
-        "--allowed-namespace",
-        help="Another namespace the platform may put objects in (repeatable; e.g. kube-system for Seldon Core's "
-        "usage metrics). The operator needs rights there too: docs/security.md.",
-    ),
-    health_port: int = typer.Option(8081, "--health-port", help="Port of GET /healthz and GET /readyz."),
-    health_host: str = typer.Option(
-        "127.0.0.1", "--health-host", help="Address the probes listen on (0.0.0.0 in a pod, for the kubelet)."
-    ),
-    metrics_port: int = typer.Option(8080, "--metrics-port", help="Port of the Prometheus metrics (0: off)."),
-    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address the metrics listen on."),
-    resync_interval: float | None = typer.Option(
-        None,
-        "--resync-interval",
-        min=1,
-        help="Seconds between full re-checks of a settled platform, a safety net besides the watches (default 300, or "
-        "$SELDON_OPERATOR_TIMER_INTERVAL).",
-    ),
-    leader_elect: bool = typer.Option(
-        False, "--leader-elect", help="Run with other replicas: only the holder of a Lease in the namespace works."
-    ),
-    json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines."),
-    verbose: bool = typer.Option(False, "--verbose", help="Debug logging."),
-) -> None:
-    """Run the operator in the foreground. It serves SeldonOperators in one namespace only (its own)."""
-    # kopf is imported only when the operator runs: render and the other commands stay light.
-    from seldon_meta_operator.operator import runner  # noqa: PLC0415
-    from seldon_meta_operator.operator.config import (  # noqa: PLC0415
-        OperatorConfig,
-        default_namespace,
-        interval_from_env,
-    )
+def operator_run(ctx: typer.Context) -> None:
+    """Run the operator in the foreground, as its Deployment does with seldon-meta-operator (--help: its options)."""
+    # One parser for both: seldon-meta-operator's (operator/main.py), which the long-running process loads
+    # without the CLI's typer stack (issue 12).
+    from seldon_meta_operator.operator.main import main as operator_main  # noqa: PLC0415
 
-    interval = resync_interval or interval_from_env()
-    config = OperatorConfig(
-        namespace=namespace or default_namespace(),
-        allowed_namespaces=frozenset(allowed_namespaces),
-        kubeconfig=kubeconfig,
-        health_host=health_host,
-        health_port=health_port,
-        interval=interval,
-        progress_interval=min(2.0, interval),
-        leader_election=leader_elect,
-        identity=os.environ.get("POD_NAME") or socket.gethostname(),
-    )
-    if kubeconfig:
-        os.environ["KUBECONFIG"] = kubeconfig
-    runner.run(
-        config,
-        metrics_port=metrics_port or None,
-        metrics_host=metrics_host,
-        json_logs=json_logs,
-        verbose=verbose,
-    )
+    operator_main(ctx.args, prog="seldonctl operator run")
 
 
 def main() -> None:

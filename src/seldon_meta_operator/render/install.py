@@ -63,8 +63,8 @@ IMAGE = f"seldonio/seldon-meta-operator:{__version__}"  # built by the Dockerfil
 PROXY_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.19.1"
 OPERATOR_UID = 1000  # the Dockerfile's user
 PROXY_UID = 65532  # distroless "nonroot", the user of the kube-rbac-proxy image
-HEALTH_PORT = 8081  # `seldonctl operator run --health-port`: GET /healthz
-METRICS_PORT = 8080  # `seldonctl operator run --metrics-port`: Prometheus text, plain HTTP
+HEALTH_PORT = 8081  # `seldon-meta-operator --health-port`: GET /healthz
+METRICS_PORT = 8080  # `seldon-meta-operator --metrics-port`: Prometheus text, plain HTTP
 PROXY_PORT = 8443  # kube-rbac-proxy: HTTPS in front of the metrics port
 
 SELECTOR = {"app.kubernetes.io/name": "seldon-meta-operator", "app.kubernetes.io/component": "controller-manager"}
@@ -494,10 +494,9 @@ def manager_container() -> dict[str, Any]:
         "name": "manager",
         "image": IMAGE,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["seldonctl"],
+        # The operator's own entry point: `seldonctl operator run` without the CLI's typer stack (operator/main.py).
+        "command": ["seldon-meta-operator"],
         "args": [
-            "operator",
-            "run",
             "--json-logs",
             "--leader-elect",
             # The kubelet probes the pod's address; the operator binds loopback unless told otherwise.
@@ -680,7 +679,7 @@ COMMENT = f"""#
 #   applies, each rule of each Role and ClusterRole it creates (Kubernetes lets no one grant a permission it
 #   does not hold), and the operator's own needs; no wildcards;
 # - the Deployment {NAME} with two containers: "manager" runs
-#   `seldonctl operator run --json-logs` (GET /healthz on :{HEALTH_PORT}, metrics on :{METRICS_PORT}), and
+#   `seldon-meta-operator --json-logs` (GET /healthz on :{HEALTH_PORT}, metrics on :{METRICS_PORT}), and
 #   "kube-rbac-proxy" serves those metrics over HTTPS on :{PROXY_PORT}, only to callers whose RBAC allows
 #   GET /metrics (bind the ClusterRole {METRICS_READER_ROLE}), as kubebuilder scaffolds an operator;
 # - the Service {METRICS_SERVICE} and a NetworkPolicy that opens only
