@@ -105,7 +105,7 @@ class BenchCluster:
     operator: OperatorProcess | None = None
 
     def start_operator(self, resync: str = "300") -> OperatorProcess:
-        """``seldonctl operator run`` under the ServiceAccount's token (tests/e2e/conftest.py's start_operator)."""
+        """``seldon-meta-operator`` under the ServiceAccount's token (tests/e2e/conftest.py's start_operator)."""
         self.stop_operator()
         self.operator = start_operator(self.operator_kubeconfig, self.state / "bench-operator.log", resync)
         return self.operator

@@ -3,9 +3,9 @@ then the operator's own modules one after another, and the top allocations by pa
 
 Run as ``python -m benchmarks.memory_bench``. Each "alone" row is a fresh interpreter that imports one module and
 reads its ``VmRSS`` (``/proc/self/status``); the "cumulative" rows import the operator's modules in the order
-``seldonctl operator run`` does, so each row is what that module adds on top of the previous ones (shared
+``seldon-meta-operator`` does, so each row is what that module adds on top of the previous ones (shared
 dependencies count once, at the first module that brings them). The last table is ``tracemalloc`` after importing
-what ``seldonctl operator run`` imports: the Python heap by the package whose code allocated it (RSS also holds
+what ``seldon-meta-operator`` imports: the Python heap by the package whose code allocated it (RSS also holds
 code, shared libraries such as OpenSSL's, and the allocator's slack, which tracemalloc does not see).
 
 Then the running operator (``--no-cluster`` skips it): a local control plane of its own (benchmarks/harness.py),
@@ -66,7 +66,7 @@ CUMULATIVE = (
     "kopf",
     "seldon_meta_operator.operator.handlers",
     "seldon_meta_operator.operator.runner",
-    "seldon_meta_operator.cli.main",
+    "seldon_meta_operator.operator.main",
 )
 
 _PROBE = """
@@ -85,7 +85,7 @@ print(json.dumps(out))
 _TRACE = """
 import collections, json, tracemalloc
 tracemalloc.start(64)
-import seldon_meta_operator.cli.main, seldon_meta_operator.operator.runner
+import seldon_meta_operator.operator.main, seldon_meta_operator.operator.runner
 snapshot = tracemalloc.take_snapshot()
 by_package = collections.Counter()
 for stat in snapshot.statistics("traceback"):
@@ -149,7 +149,7 @@ def running_operator(runs: int, idle: float) -> str:
          f"{median['Threads']:.0f}", f"{median['sockets']:.0f}"),
     ]  # fmt: skip
     head = ("operator", "VmRSS MiB", "anonymous MiB", "file-backed MiB", "threads", "sockets")
-    return "The running operator (seldonctl operator run; goal: VmRSS <= 64 MiB idle)\n" + table(head, rows)
+    return "The running operator (seldon-meta-operator; goal: VmRSS <= 64 MiB idle)\n" + table(head, rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(("then import", "RSS MiB", "added MiB"), rows))
     trace = subprocess.run([sys.executable, "-c", _TRACE], capture_output=True, text=True, check=True)
     heap = json.loads(trace.stdout)
-    print("\nPython heap after importing cli.main and operator.runner (tracemalloc, by importing package; top 20)")
+    print("\nPython heap after importing operator.main and operator.runner (tracemalloc, by importing package; top 20)")
     print(table(("package", "KiB"), [(str(p), f"{int(size) / 1024:.0f}") for p, size in heap]))
     if not args.no_cluster:
         runs = int(os.environ.get("BENCH_MEMORY_RUNS", "3"))

@@ -52,7 +52,7 @@ class NoDiffBase(kopf.DiffBaseStorage):
     def build(self, *, body: Any, extra_fields: Any = None) -> Any:
         return kopf.BodyEssence()
 
-    def fetch(self, *, body: Any) -> None:
+    def fetch(self, *, body: Any) -> Any:
         return None
 
     def store(self, *, body: Any, patch: Any, essence: Any) -> None:

@@ -39,7 +39,7 @@ from seldon_meta_operator.reconcile.secrets import (
 )
 from seldon_meta_operator.reconcile.status import ComponentOutcome, Problem, build_status, status_changed
 from seldon_meta_operator.render import adoption, policy
-from seldon_meta_operator.render.install import plural_resolver, render_everything
+from seldon_meta_operator.render.install import each_variant, plural_resolver
 from seldon_meta_operator.render.ownership import (
     CRD_NAME,
     MANAGED_BY,
@@ -838,13 +838,33 @@ def _transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[E
 
 
 @functools.cache
+def everything_outline() -> tuple[Manifest, ...]:
+    """Every object of every variant of a full render (``render_everything``), reduced to what the watches and the
+    clean-up scans need: apiVersion, kind, name, namespace, and a CRD's group and names. Pure and fixed for this
+    code, so computed once; a variant at a time, so the operator never holds five renders at once (that peak stayed
+    in its resident memory: 3.5 MiB, issue 12)."""
+    out: dict[tuple[str, str, str, str], Manifest] = {}
+    for manifests in each_variant(namespace=_SCAN_NAMESPACE):
+        for m in manifests:
+            meta = {k: m["metadata"][k] for k in ("name", "namespace") if k in m["metadata"]}
+            outline: dict[str, Any] = {"apiVersion": m["apiVersion"], "kind": m["kind"], "metadata": meta}
+            if m["kind"] == "CustomResourceDefinition":
+                names = m["spec"]["names"]
+                outline["spec"] = {
+                    "group": m["spec"]["group"],
+                    "names": {"kind": names["kind"], "plural": names["plural"]},
+                }
+            out[(m["apiVersion"], m["kind"], meta.get("namespace", ""), meta["name"])] = outline
+    return tuple(out.values())
+
+
+@functools.cache
 def foreign_kinds() -> list[tuple[str, str, bool]]:
     """(apiVersion, kind, namespaced) of every object the platform can place outside the SeldonOperator's namespace
-    (cluster-scoped, or in another namespace): what a clean-up must scan for, derived from every variant of a
-    full render (pure and fixed for this code, so computed once)."""
+    (cluster-scoped, or in another namespace): what a clean-up must scan for."""
     kinds = {
         (m["apiVersion"], m["kind"], "namespace" in m["metadata"])
-        for m in render_everything(namespace=_SCAN_NAMESPACE)
+        for m in everything_outline()
         if m["kind"] != "CustomResourceDefinition" and m["metadata"].get("namespace") != _SCAN_NAMESPACE
     }
     return sorted(kinds)
@@ -865,7 +885,7 @@ class ManagedResource:
 def managed_resources() -> tuple[ManagedResource, ...]:
     """Every resource the platform can create (from every variant of a full render), plus the Secrets the
     reconcile generates: what the operator watches, by label, to react to changes of what it owns."""
-    manifests = render_everything(namespace=_SCAN_NAMESPACE)
+    manifests = everything_outline()
     plural = plural_resolver(manifests, builtin_plural)
     kinds = {(m["apiVersion"], m["kind"], "namespace" in m["metadata"]) for m in manifests} | {("v1", "Secret", True)}
     out = set()

@@ -26,7 +26,7 @@ The rules are merged per API group into a deterministic, readable list. No wildc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from seldon_meta_operator import __version__
@@ -170,7 +170,12 @@ VARIANT_NAMESPACES = frozenset({"kube-system", "argocd"})
 def render_everything(registry: tuple[Component, ...] = REGISTRY, namespace: str = NAMESPACE) -> list[Manifest]:
     """Every object of every variant in ``PLATFORM_VARIANTS``, offline (every prerequisite assumed served), for a
     SeldonOperator in ``namespace``: what the platform can ever create (RBAC, clean-up scans, data volumes)."""
-    out: list[Manifest] = []
+    return [m for manifests in each_variant(registry, namespace) for m in manifests]
+
+
+def each_variant(registry: tuple[Component, ...] = REGISTRY, namespace: str = NAMESPACE) -> Iterator[list[Manifest]]:
+    """``render_everything``, one variant at a time: a caller that keeps a little of each holds one render at once
+    (the operator: issue 12)."""
     for title, patch in PLATFORM_VARIANTS:
         resource = parse_seldon_operator(
             {
@@ -181,8 +186,7 @@ def render_everything(registry: tuple[Component, ...] = REGISTRY, namespace: str
             },
             source=f"install RBAC variant {title!r}",
         )
-        out += render_platform(resource, registry=registry, allowed_namespaces=VARIANT_NAMESPACES).manifests
-    return out
+        yield list(render_platform(resource, registry=registry, allowed_namespaces=VARIANT_NAMESPACES).manifests)
 
 
 # --- Rules as sets of grants ---------------------------------------------------------------------------------
