@@ -301,3 +301,58 @@ def test_a_crd_whose_kind_the_component_applies_goes_first_until_established() -
     kube = asyncio.run(run())
     assert kube.applied[0] == "widgets.example.com" and sorted(kube.applied[1:]) == ["d", "w"]
     assert kube.crd_reads >= 1
+
+
+class CountingReads(StandIn):
+    """Counts reads by name; ``failing`` names fail with a server error."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.gets: list[str] = []
+        self.failing = failing
+
+    async def get(self, api_version: str, kind: str, name: str, *_: Any, **__: Any) -> None:
+        self.gets.append(name)
+        if name in self.failing:
+            raise KubeError(f"get {kind} {name}: 500 Internal Server Error", code=500)
+
+
+def test_a_prefetch_makes_the_apply_read_nothing_more() -> None:
+    # The pass starts the apply's reads while it writes its inventory and Secrets (issue 12): the apply that
+    # follows finds every scope listed and every absent object read by name, once.
+    comp = component("seldon_deploy", deployment("seldon-deploy"), deployment("other"))
+
+    async def run() -> tuple[int, list[str], int, list[str]]:
+        kube = CountingReads()
+        applier = Applier(kube, PLATFORM)  # type: ignore[arg-type]
+        await applier.prefetch(comp.manifests)
+        await asyncio.sleep(0)  # the reads by name run as tasks
+        lists, gets = kube.lists, sorted(kube.gets)
+        await applier.apply_component(comp)
+        return lists, gets, kube.lists, sorted(kube.gets)
+
+    lists, gets, lists_after, gets_after = asyncio.run(run())
+    assert (lists, gets) == (1, ["other", "seldon-deploy"])
+    assert (lists_after, gets_after) == (1, ["other", "seldon-deploy"]), "the apply read nothing again"
+
+
+def test_a_prefetched_read_that_failed_fails_its_component() -> None:
+    comp = component("seldon_deploy", deployment("seldon-deploy"))
+
+    async def run() -> tuple[str, list[str]]:
+        kube = CountingReads(failing=frozenset({"seldon-deploy"}))
+        applier = Applier(kube, PLATFORM)  # type: ignore[arg-type]
+        await applier.prefetch(comp.manifests)
+        outcomes, _inventory, _events, writes = await apply_components(
+            applier,
+            RenderResult((comp,)),
+            ClusterFacts(),
+            {},
+            {},
+            {},  # type: ignore[arg-type]
+        )
+        assert writes == 0
+        return outcomes[0].reason, kube.applied
+
+    reason, applied = asyncio.run(run())
+    assert reason == c.APPLY_FAILED and applied == [], "nothing applied over an object it could not read"

@@ -349,8 +349,19 @@ async def reconcile_platform(
             )
         )
 
-    # 4 and 5. The webhook certificate (render needs its CA) beside the inventory and the Secrets; then render again.
-    (ca_bundle, cert_writes, cert_event), secrets_done = await asyncio.gather(webhook_cert(), inventory_then_secrets())
+    # 4 and 5. The webhook certificate (render needs its CA) beside the inventory and the Secrets, and meanwhile the
+    # apply's reads (step 6); then render again if the CA changed.
+    applier = Applier(kube, name, cache)
+    reads = [
+        m
+        for comp in result.components
+        if comp.enabled and comp.name not in unadopted
+        if all(facts.has_kind(p.group, p.kind) for p in comp.prerequisites)
+        for m in comp.manifests
+    ]
+    (ca_bundle, cert_writes, cert_event), secrets_done, _ = await asyncio.gather(
+        webhook_cert(), inventory_then_secrets(), applier.prefetch(reads)
+    )
     for made, event in [(cert_writes, cert_event), *secrets_done]:
         writes += made
         if event is not None:
@@ -360,7 +371,6 @@ async def reconcile_platform(
         _RENDERS.ca_bundles[namespace] = ca_bundle
 
     # 6. Apply: components concurrently, each after the components it depends on (``apply_components``).
-    applier = Applier(kube, name, cache)
     outcomes, inventory, applied_events, applied = await apply_components(
         applier, result, facts, lost, old_inventory, secret_keys, unadopted
     )
@@ -598,6 +608,9 @@ class Applier:
         #: component -> objects taken over from a Helm release in this pass, for the Adopted Event
         self.adopted: dict[str, list[str]] = {}
         self._read: dict[Scope, asyncio.Task[None]] = {}
+        #: object key -> the read by name of an object absent from our read (``_adapt``), shared like ``_read``;
+        #: an error is its value, raised to whoever awaits it, never left unretrieved by an unawaited prefetch.
+        self._named: dict[str, asyncio.Task[tuple[dict[str, Any] | None, KubeError | None]]] = {}
         self._slots = asyncio.Semaphore(APPLY_CONCURRENCY)
 
     def keys(self, comp: ComponentRender) -> list[str]:
@@ -608,6 +621,36 @@ class Applier:
         component's own apply to report."""
         scopes = {scope_of(m) for m in manifests}
         await asyncio.gather(*(self._scope(s) for s in scopes), return_exceptions=True)
+
+    async def prefetch(self, manifests: Iterable[Manifest]) -> None:
+        """Every read the apply of ``manifests`` will make, started now: each scope once, then each object absent
+        from them by name. The pass calls it while it writes its inventory and Secrets, so that the apply that
+        follows finds its reads done (issue 12). Never raises: a failed read is reported by the apply that needs
+        it."""
+        wanted = list(manifests)
+        await self.read_scopes(wanted)
+        for manifest in wanted:
+            if self.live.get(object_key(manifest)) is None and self._read_done(scope_of(manifest)):
+                self._unlabelled(manifest)
+
+    def _read_done(self, scope: Scope) -> bool:
+        task = self._read.get(scope)
+        return task is not None and task.done() and not task.cancelled() and task.exception() is None
+
+    def _unlabelled(self, manifest: Manifest) -> asyncio.Task[tuple[dict[str, Any] | None, KubeError | None]]:
+        key = object_key(manifest)
+        task = self._named.get(key)
+        if task is None:
+
+            async def read() -> tuple[dict[str, Any] | None, KubeError | None]:
+                async with self._slots:
+                    try:
+                        return await adopt.unlabelled(self.kube, manifest), None
+                    except KubeError as exc:
+                        return None, exc
+
+            task = self._named[key] = asyncio.ensure_future(read())
+        return task
 
     def _scope(self, scope: Scope) -> asyncio.Task[None]:
         """One read per scope and pass, shared by whoever needs it (a failed read is tried again)."""
@@ -675,12 +718,11 @@ class Applier:
         decides what to keep of them. Returns the manifests and the keys of the objects to take over now."""
         found = {object_key(m): await self._load(m) for m in comp.manifests}
         absent = [m for m in comp.manifests if found[object_key(m)] is None]
-
-        async def read(manifest: Manifest) -> dict[str, Any] | None:
-            async with self._slots:
-                return await adopt.unlabelled(self.kube, manifest)
-
-        for manifest, other in zip(absent, await asyncio.gather(*(read(m) for m in absent)), strict=True):
+        for manifest, (other, error) in zip(
+            absent, await asyncio.gather(*(self._unlabelled(m) for m in absent)), strict=True
+        ):
+            if error is not None:
+                raise error
             if other is not None:
                 found[object_key(manifest)] = self.foreign[object_key(manifest)] = other
         manifests, take_over = adoption.adapt_component(comp.manifests, found)
