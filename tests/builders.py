@@ -20,6 +20,7 @@ import yaml
 
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND, SeldonOperator, parse_seldon_operator
 from seldon_meta_operator.components.base import ClusterFacts, Manifest
+from seldon_meta_operator.kube.cache import ObjectCache, Scope
 from seldon_meta_operator.render.pipeline import RenderResult, render_platform
 from seldon_meta_operator.render.values import set_path
 
@@ -150,6 +151,16 @@ def parse(doc: Doc) -> SeldonOperator:
 def render(doc: Doc, facts: ClusterFacts | None = None, **kwargs: Any) -> RenderResult:
     """Parse and render, as ``seldonctl render`` does. ``kwargs`` go to render_platform (owner_uid, crd_uid...)."""
     return render_platform(parse_seldon_operator(doc), facts, **kwargs)
+
+
+def watched_cache(namespace: str, scope: Scope, *objects: Manifest, revision: str = "50") -> ObjectCache:
+    """A watch cache of ``namespace`` that trusts ``scope``: the watch reported ``objects`` and a list at
+    ``revision`` primed it."""
+    cache = ObjectCache(namespace, {}, max_age=300)
+    for obj in objects:
+        cache.observe("ADDED", obj)
+    cache.prime(scope, objects, revision)
+    return cache
 
 
 # --- Examples ----------------------------------------------------------------------------------------------

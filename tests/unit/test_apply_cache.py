@@ -8,6 +8,8 @@ import asyncio
 import copy
 from typing import Any
 
+from tests.builders import watched_cache
+
 from seldon_meta_operator.api import conditions as c
 from seldon_meta_operator.components.base import ClusterFacts
 from seldon_meta_operator.kube.cache import ObjectCache
@@ -76,17 +78,9 @@ def live(manifest: dict[str, Any], rv: int, available: int) -> dict[str, Any]:
     return out
 
 
-def warm_cache(*objects: dict[str, Any]) -> ObjectCache:
-    cache = ObjectCache(NS, {}, max_age=300)
-    for obj in objects:
-        cache.observe("ADDED", obj)
-    cache.prime(SCOPE, objects, "50")
-    return cache
-
-
 def test_health_is_read_from_the_cache_without_listing() -> None:
     manifest = deployment("seldon-deploy")
-    cache = warm_cache(live(manifest, 10, available=0))
+    cache = watched_cache(NS, SCOPE, live(manifest, 10, available=0))
     comp = component("seldon_deploy", manifest)
 
     async def health() -> tuple[str, int, list[str]]:

@@ -8,7 +8,7 @@ import asyncio
 import copy
 from typing import Any
 
-from tests.builders import example
+from tests.builders import example, watched_cache
 
 from seldon_meta_operator.api.v1alpha1 import parse_seldon_operator
 from seldon_meta_operator.components.base import ClusterFacts, GeneratedSecret
@@ -92,19 +92,13 @@ def secret(name: str, labelled: bool = True) -> dict[str, Any]:
     }
 
 
-def watched(*secrets: dict[str, Any]) -> ObjectCache:
-    cache = ObjectCache(NS, {}, max_age=300)
-    for s in secrets:
-        cache.observe("ADDED", s)
-    cache.prime(SECRETS, secrets, "10")
-    return cache
-
-
 def test_a_secret_the_watch_holds_is_not_read_again() -> None:
     held = secret("seldon-deploy-oidc")
     kube = Reads(held)
     spec = GeneratedSecret(name="seldon-deploy-oidc", namespace=NS, random_keys=("CLIENT_SECRET",))
-    done = asyncio.run(ensure_generated_secret(kube, spec, PLATFORM, "seldon_deploy", None, watched(held)))  # type: ignore[arg-type]
+    done = asyncio.run(
+        ensure_generated_secret(kube, spec, PLATFORM, "seldon_deploy", None, watched_cache(NS, SECRETS, held))
+    )  # type: ignore[arg-type]
     assert (done, kube.gets, kube.writes) == ("", [], [])
 
 
@@ -114,7 +108,7 @@ def test_a_secret_the_watch_does_not_hold_is_read_never_taken_for_absent() -> No
     old = secret("seldon-deploy-oidc", labelled=False)
     kube = Reads(old)
     spec = GeneratedSecret(name="seldon-deploy-oidc", namespace=NS, random_keys=("CLIENT_SECRET",))
-    done = asyncio.run(ensure_generated_secret(kube, spec, PLATFORM, "seldon_deploy", None, watched()))  # type: ignore[arg-type]
+    done = asyncio.run(ensure_generated_secret(kube, spec, PLATFORM, "seldon_deploy", None, watched_cache(NS, SECRETS)))  # type: ignore[arg-type]
     assert (done, kube.gets, kube.writes) == ("labelled", ["seldon-deploy-oidc"], ["patch"])
 
 

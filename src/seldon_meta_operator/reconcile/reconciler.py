@@ -33,6 +33,7 @@ from seldon_meta_operator.metrics import OBJECTS_APPLIED, OBJECTS_PRUNED, OWNED_
 from seldon_meta_operator.reconcile import adopt, changes, health
 from seldon_meta_operator.reconcile.facts import gather_facts
 from seldon_meta_operator.reconcile.secrets import (
+    ca_bundle_of,
     ensure_generated_secret,
     ensure_retained_secret,
     ensure_webhook_cert,
@@ -101,53 +102,25 @@ def _sort_key(body: Mapping[str, Any]) -> tuple[str, str, str]:
 class RenderMemo:
     """``render_platform`` remembered for its last inputs: render is pure, and while a platform rolls out, each of
     the passes its workloads' events start renders what the pass before it rendered: tens of milliseconds each on
-    a busy cluster, on the way to Ready (issue 12). Inputs are compared by value; results are shared, never changed
-    in place (``changes.with_hash`` copies what it annotates). A result holds about 600 KiB (all-features), so the
-    memo is emptied once the platform is Ready (``forget``): an idle operator keeps none."""
+    a busy cluster, on the way to Ready (issue 12). Inputs are compared by value; the result is shared, never
+    changed in place (``changes.with_hash`` copies what it annotates). A result holds about 600 KiB (all-features),
+    so the memo is emptied once the platform is Ready (``forget``): an idle operator keeps none."""
 
-    def __init__(self, size: int = 1) -> None:
-        self.size = size
-        self._entries: list[tuple[tuple[Any, ...], RenderResult]] = []
-        #: namespace -> the webhook CA bundle its last pass rendered with
-        self.ca_bundles: dict[str, str | None] = {}
+    def __init__(self) -> None:
+        self._last: tuple[tuple[Any, ...], RenderResult] | None = None
 
-    def render(
-        self,
-        resource: SeldonOperator,
-        facts: ClusterFacts,
-        *,
-        owner_uid: str | None,
-        crd_uid: str | None,
-        allowed_namespaces: frozenset[str],
-        webhook_ca_bundle: str | None = None,
-    ) -> RenderResult:
+    def render(self, resource: SeldonOperator, facts: ClusterFacts, **options: Any) -> RenderResult:
+        """``render_platform(resource, facts, **options)``, or what it returned last time for the same inputs."""
         meta = resource.metadata  # render reads only its name and namespace (not its resourceVersion, say)
-        key = (
-            resource.spec,
-            meta.name,
-            meta.namespace,
-            facts,
-            owner_uid,
-            crd_uid,
-            allowed_namespaces,
-            webhook_ca_bundle,
-        )
-        for held, result in self._entries:
-            if held == key:
-                return result
-        result = render_platform(
-            resource,
-            facts,
-            owner_uid=owner_uid,
-            crd_uid=crd_uid,
-            allowed_namespaces=allowed_namespaces,
-            webhook_ca_bundle=webhook_ca_bundle,
-        )
-        self._entries = [(key, result), *self._entries][: self.size]
+        key = (resource.spec, meta.name, meta.namespace, facts, sorted(options.items()))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        result = render_platform(resource, facts, **options)
+        self._last = (key, result)
         return result
 
     def forget(self) -> None:
-        self._entries = []
+        self._last = None
 
 
 _RENDERS = RenderMemo()
@@ -252,9 +225,10 @@ async def reconcile_platform(
         crd_uid=crd_uid,
         allowed_namespaces=allowed_namespaces,
     )
-    # The webhook CA is ensured below, beside the Secrets, and rarely changes: render with the one the last pass
-    # used, and again only if it did change (RenderMemo).
-    guessed_ca = _RENDERS.ca_bundles.get(namespace)
+    # The webhook CA is ensured below, beside the Secrets, and rarely changes: render with the one the watch cache
+    # holds, and again only if the certificate turns out to be another (or was not held).
+    scope = ("v1", "Secret", namespace)
+    guessed_ca = ca_bundle_of(cache.get(scope, CORE_WEBHOOK_SECRET)) if cache is not None else None
     try:
         result = render(webhook_ca_bundle=guessed_ca)
     except SpecError as exc:
@@ -368,7 +342,6 @@ async def reconcile_platform(
             events.append(event)
     if ca_bundle != guessed_ca:
         result = render(webhook_ca_bundle=ca_bundle)
-        _RENDERS.ca_bundles[namespace] = ca_bundle
 
     # 6. Apply: components concurrently, each after the components it depends on (``apply_components``).
     outcomes, inventory, applied_events, applied = await apply_components(

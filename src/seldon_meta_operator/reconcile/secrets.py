@@ -365,6 +365,12 @@ def webhook_cert_manifest(
     return manifest
 
 
+def ca_bundle_of(secret: Mapping[str, Any] | None) -> str | None:
+    """The CA bundle (PEM) a webhook certificate Secret holds, or None."""
+    encoded = ((secret or {}).get("data") or {}).get("ca.crt")
+    return base64.b64decode(encoded).decode() if encoded else None
+
+
 async def ensure_webhook_cert(
     kube: Kube,
     namespace: str,
@@ -376,9 +382,10 @@ async def ensure_webhook_cert(
     """(CA bundle PEM, what was done: "issued", "labelled" (``label_for_the_watch``) or ""). Generates or renews the
     certificate as needed."""
     current = await read_secret(kube, CORE_WEBHOOK_SECRET, namespace, cache)
-    if cert_needs_renewal(current, namespace, now) is None and current is not None:
+    ca_bundle = ca_bundle_of(current)
+    if current is not None and ca_bundle is not None and cert_needs_renewal(current, namespace, now) is None:
         labelled = await label_for_the_watch(kube, current, platform, "seldon_core")
-        return base64.b64decode(current["data"]["ca.crt"]).decode(), "labelled" if labelled else ""
+        return ca_bundle, "labelled" if labelled else ""
     # In a thread: the first certificate imports cryptography (about 80 ms), while the pass's other requests go on.
     made = await asyncio.to_thread(make_webhook_cert, namespace, now)
     await kube.apply(webhook_cert_manifest(made, namespace, platform, owner), force=True)
