@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,8 @@ from seldon_meta_operator.render import output
 from seldon_meta_operator.render.output import dump_yaml, load_yaml_documents
 from seldon_meta_operator.render.pipeline import render_platform
 
-ALL_FEATURES = Path(__file__).resolve().parents[2] / "examples" / "all-features.yaml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ALL_FEATURES = EXAMPLES / "all-features.yaml"
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -29,7 +31,10 @@ PROPERTY = settings(
 
 
 class _PurePythonDumper(yaml.SafeDumper):
-    """output._Dumper on the pure-Python emitter: the reference."""
+    """output._Dumper on the pure-Python emitter: the reference (PyYAML's own representer, without aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 _PurePythonDumper.add_representer(str, output._str_representer)
@@ -82,6 +87,25 @@ def json_like(text: st.SearchStrategy[str], key: st.SearchStrategy[str]) -> st.S
 @given(json_like(_ascii_text, _key))
 def test_printable_documents_give_the_same_text_as_the_pure_python_emitter(manifests: list[dict[str, Any]]) -> None:
     assert dump_yaml(manifests) == pure_python_dump(manifests)
+
+
+def test_an_object_met_twice_is_written_twice_never_as_an_anchor_and_alias() -> None:
+    shared: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    doc = {"limits": {"additionalProperties": shared}, "requests": {"additionalProperties": shared}, "l": [shared]}
+    text = dump_yaml([doc])
+    assert "&" not in text and "*" not in text, text
+    assert text.count("anyOf:") == 3
+    assert load_yaml_documents(text) == [doc]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_no_rendered_example_has_an_anchor(name: str) -> None:
+    for doc in load_yaml_documents((EXAMPLES / f"{name}.yaml").read_text()):
+        if doc.get("kind") != "SeldonOperator":
+            continue
+        manifests = [m for comp in render_platform(parse_seldon_operator(doc), None).components for m in comp.manifests]
+        events = [e for m in manifests for e in yaml.parse(dump_yaml([m]))]
+        assert not [e for e in events if isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None)]
 
 
 @PROPERTY

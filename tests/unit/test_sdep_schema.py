@@ -116,6 +116,23 @@ def test_the_fields_users_get_wrong_are_typed() -> None:
     assert len(fields) > 400
 
 
+def _shared_nodes(node: Any, seen: dict[int, str], path: str = "") -> list[str]:
+    """Paths of dicts and lists met before under another path (by identity)."""
+    if not isinstance(node, dict | list):
+        return []
+    if id(node) in seen:
+        return [f"{path} is {seen[id(node)]}"]
+    seen[id(node)] = path
+    children = node.items() if isinstance(node, dict) else enumerate(node)
+    return [shared for key, sub in children for shared in _shared_nodes(sub, seen, f"{path}.{key}")]
+
+
+def test_no_schema_node_has_two_parents() -> None:
+    """The module's promise: nodes are built fresh, so nothing downstream can change two places at once. (resources'
+    limits and requests once shared their additionalProperties, which PyYAML printed as an anchor and an alias.)"""
+    assert _shared_nodes(seldondeployment_schema(), {}) == []
+
+
 def test_the_crd_fits_client_side_apply() -> None:
     """kubectl apply (client side) stores the object as compact JSON in an annotation of at most 256 KiB."""
     manifest = crd()

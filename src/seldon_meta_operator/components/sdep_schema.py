@@ -89,9 +89,11 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resources() -> dict[str, Any]:
-    quantities = {"type": "object", "additionalProperties": _int_or_string()}
+    def quantities() -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": _int_or_string()}
+
     return _object(
-        {"limits": quantities, "requests": {**quantities}, "claims": _array(_object({"name": _string()}, ("name",)))},
+        {"limits": quantities(), "requests": quantities(), "claims": _array(_object({"name": _string()}, ("name",)))},
         description="Compute resources: quantities such as 500m or 1Gi.",
     )
 
