@@ -24,9 +24,13 @@ from typer.testing import CliRunner
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, KIND
 from seldon_meta_operator.cli.install import install_manifests
 from seldon_meta_operator.cli.main import app
+from seldon_meta_operator.components.names import CORE_WEBHOOK_SECRET
 from seldon_meta_operator.kube import Kube, ObjectReplacedError
+from seldon_meta_operator.kube.cache import ObjectCache
+from seldon_meta_operator.reconcile import reconciler
 from seldon_meta_operator.reconcile.reconciler import Outcome, cleanup_platform, reconcile_platform
-from tests.builders import EXAMPLES, enable, enterprise_values, example, platform
+from seldon_meta_operator.reconcile.secrets import ca_bundle_of
+from tests.builders import EXAMPLES, enable, enterprise_values, example, platform, watched_cache
 from tests.conftest import Cluster, Prereqs, admission_policy_lifted, wait_until
 
 pytestmark = pytest.mark.cluster
@@ -319,6 +323,44 @@ def test_secrets_an_earlier_version_wrote_get_the_labels_the_watch_selects_on(
     assert reconcile(cluster, namespace, "sample").writes == len(ours)
     assert secrets() == ours
     assert reconcile(cluster, namespace, "sample").writes == 0
+
+
+def test_a_pass_renders_once_with_the_webhook_ca_the_watch_cache_holds(
+    cluster: Cluster, installed: None, namespace: str, platforms: list[tuple[str, str]], monkeypatch: Any
+) -> None:
+    # The render needs the webhook certificate's CA, which the pass ensures beside the Secrets. It renders with the CA
+    # of the certificate Secret the watch cache holds, and again only when the certificate is another or was not
+    # held: a restarted operator, whose watch holds the Secret, renders once (issue 12).
+    platforms.append((namespace, "sample"))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(platform(name="sample", namespace=namespace)))
+    reconcile(cluster, namespace, "sample", lambda o: o.written)  # the certificate exists from here on
+    cert = cluster.get_json("secret", CORE_WEBHOOK_SECRET, "-n", namespace)
+    ca = ca_bundle_of(cert)
+    assert ca
+    renders: list[str | None] = []
+    real = reconciler.render_platform
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        renders.append(kwargs.get("webhook_ca_bundle"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reconciler, "render_platform", counted)
+
+    async def restarted_pass(cache: ObjectCache | None) -> None:
+        reconciler._RENDERS.forget()  # a new process remembers no render
+        kube = Kube.from_kubeconfig(str(cluster.kubeconfig))
+        try:
+            body = await kube.get(API_VERSION, KIND, "sample", namespace)
+            assert body is not None
+            await reconcile_platform(body, kube, cache=cache)
+        finally:
+            await kube.close()
+
+    asyncio.run(restarted_pass(watched_cache(namespace, ("v1", "Secret", namespace), cert)))
+    assert renders == [ca]
+    renders.clear()
+    asyncio.run(restarted_pass(None))  # nothing held: rendered without the CA, then with the one ensured
+    assert renders == [None, ca]
 
 
 def test_status_of_a_missing_seldon_operator_is_one_line(cluster: Cluster, installed: None, namespace: str) -> None:
