@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -217,13 +218,45 @@ def operator_run(ctx: typer.Context) -> None:
     operator_main(ctx.args, prog="seldonctl operator run")
 
 
-def main() -> None:
+def main() -> NoReturn:
+    """The ``seldonctl`` console script: the app, then ``end_process`` with its exit status."""
     try:
-        app()
-    except SpecError as exc:  # a last line of defence: no tracebacks for bad input
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", code=130)
+        try:
+            app()
+        except SpecError as exc:  # a last line of defence: no tracebacks for bad input
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+    except typer.Exit as exc:  # fail() outside a command
+        end_process(exc.exit_code)
+    except SystemExit as exc:  # how the app always ends
+        end_process(exc.code)
+    end_process(0)
+
+
+def end_process(code: object) -> NoReturn:
+    """Exit with ``code`` as ``sys.exit`` would, without the interpreter's teardown.
+
+    Tearing down frees, one by one, every object of the ~300 modules `seldonctl render` imported: about 30 ms of
+    its 235 (issue 12), in a process that is about to end anyway. What the teardown would do that
+    matters is done here: standard output and error are flushed and logging's handlers shut down. Nothing else is
+    pending when a command returns: each closes its own clients, files and event loop, and starts no threads it
+    leaves running (``asyncio.run`` joins its executor's)."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code & 0xFF
+    else:  # sys.exit("message"): the message on stderr, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`seldonctl render | head`) or stream
+            status = status or 120  # what CPython exits with when its own flush at exit fails
+    if (logging := sys.modules.get("logging")) is not None:  # never imported: no handler to flush
+        logging.shutdown()
+    os._exit(status)
 
 
 if __name__ == "__main__":
