@@ -4,9 +4,12 @@ values."""
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.builders import (
     NS,
     core_values,
@@ -32,7 +35,7 @@ from seldon_meta_operator.components.base import (
 )
 from seldon_meta_operator.errors import SpecError
 from seldon_meta_operator.render.pipeline import merged_values
-from seldon_meta_operator.render.values import deep_merge, merge_layers, set_path, tree
+from seldon_meta_operator.render.values import deep_merge, merge_layers, set_path, tree, tree_copy
 
 # --- deep_merge --------------------------------------------------------------------------------------------
 
@@ -84,6 +87,47 @@ def test_the_merged_mapping_shares_nothing_with_its_inputs() -> None:
     merged["y"]["l"].append(99)
     assert base == {"x": {"l": [1], "m": {"k": "v"}}}
     assert override == {"y": {"l": [2]}}
+
+
+def test_tree_copy_is_an_equal_tree_that_shares_no_dict_or_list() -> None:
+    shared = {"k": ["v"]}
+    original: dict[str, Any] = {"a": shared, "b": [shared, 1, 2.5, True, None, "s"], "t": ("x", {"y": 1}), "s": {3}}
+    copied = tree_copy(original)
+    assert copied == original
+    copied["a"]["k"].append("changed")
+    copied["t"][1]["y"] = 2  # neither JSON type: copied by copy.deepcopy
+    copied["s"].add(4)
+    assert original == {"a": {"k": ["v"]}, "b": [{"k": ["v"]}, 1, 2.5, True, None, "s"], "t": ("x", {"y": 1}), "s": {3}}
+    assert copied["a"] is not copied["b"][0]  # a subtree met twice is copied twice
+
+
+_leaf = st.none() | st.integers() | st.text(max_size=3) | st.lists(st.integers(), max_size=2)
+_values = st.dictionaries(
+    st.sampled_from("abcde"),
+    st.recursive(_leaf, lambda inner: st.dictionaries(st.sampled_from("abcde"), inner, max_size=4), max_leaves=12),
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=os.environ.get("CI") == "true")  # reproducible in CI
+@given(_values, _values)
+def test_deep_merge_is_helms_merge(base: dict[str, Any], override: dict[str, Any]) -> None:
+    """The reference: copy the base, then per override key delete (None), merge two mappings, or replace."""
+
+    def reference(b: dict[str, Any], o: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(b)
+        for key, value in o.items():
+            if value is None:
+                out.pop(key, None)
+            elif isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = reference(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+
+    merged = deep_merge(base, override)
+    assert merged == reference(base, override)
+    assert list(merged) == list(reference(base, override))  # and the keys in the same order
 
 
 def test_merge_layers_applies_layers_lowest_first() -> None:

@@ -11,11 +11,11 @@ removes them on delete and on its start-up sweep.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from seldon_meta_operator.api.v1alpha1 import API_VERSION, GROUP, KIND, PLURAL
 from seldon_meta_operator.components.base import Manifest
+from seldon_meta_operator.render.values import tree_copy
 
 CRD_NAME = f"{PLURAL}.{GROUP}"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -94,7 +94,7 @@ def stamp(
     - CustomResourceDefinitions are never owned: deleting the SeldonDeployment CRD would delete users' models.
     ``blockOwnerDeletion`` is false everywhere, so no deletion ever waits on these objects.
     """
-    out = copy.deepcopy(manifest)
+    out: Manifest = tree_copy(manifest)
     metadata: dict[str, Any] = out["metadata"]
     metadata["labels"] = {**metadata.get("labels", {}), **platform_labels(platform, component, namespace)}
     if owner_uid:
