@@ -238,10 +238,10 @@ def end_process(code: object) -> NoReturn:
     """Exit with ``code`` as ``sys.exit`` would, without the interpreter's teardown.
 
     Tearing down frees, one by one, every object of the ~300 modules `seldonctl render` imported: about 30 ms of
-    its 235 (issue 12), in a process that is about to end anyway. What the teardown would do that
-    matters is done here: standard output and error are flushed and logging's handlers shut down. Nothing else is
-    pending when a command returns: each closes its own clients, files and event loop, and starts no threads it
-    leaves running (``asyncio.run`` joins its executor's)."""
+    its 235 (issue 12), in a process that is about to end anyway. What the teardown would do that matters is done
+    here: standard output and error are flushed and logging's handlers shut down. Nothing else is pending when a
+    command returns: each closes its own clients, files and event loop, and starts no threads it leaves running
+    (``asyncio.run`` joins its executor's)."""
     if code is None:
         status = 0
     elif isinstance(code, int):
