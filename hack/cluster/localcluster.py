@@ -952,12 +952,41 @@ def install_prereqs(sets: Sequence[str], kubeconfig: Path | None = None, timeout
         say(f"installed {path.stem}: {', '.join(c['spec']['names']['kind'] for c in crds)}")
 
 
+def _deletion_state(kubeconfig: Path, names: Sequence[str]) -> str:
+    """What keeps CRDs from going: their finalizers, the API server's conditions about deleting their objects
+    (Terminating, InstanceDeletion*), and how many objects of their kinds are left."""
+    out = []
+    for name in names:
+        proc = kubectl(kubeconfig, "get", "crd", name, "--ignore-not-found", "-o", "json", check=False)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            out.append(f"{name}: gone")
+            continue
+        crd = json.loads(proc.stdout)
+        conditions = [
+            f"{c.get('type')}={c.get('status')} ({c.get('reason', '')}: {c.get('message', '')})"
+            for c in crd.get("status", {}).get("conditions", [])
+        ]
+        left = kubectl(kubeconfig, "get", crd["spec"]["names"]["plural"] + "." + crd["spec"]["group"], "-A",
+                       "-o", "name", check=False)  # fmt: skip
+        count = len(left.stdout.split()) if left.returncode == 0 else f"? ({left.stderr.strip()})"
+        out.append(
+            f"{name}: finalizers {crd['metadata'].get('finalizers', [])}, conditions {conditions}, "
+            f"objects of its kind left: {count}"
+        )
+    return "; ".join(out)
+
+
 def remove_prereqs(sets: Sequence[str], kubeconfig: Path | None = None, timeout: float = 120) -> None:
-    """Delete the stand-in CRDs of each set (with every object of their kinds) and wait until they are gone."""
+    """Delete the stand-in CRDs of each set (with every object of their kinds) and wait until they are gone. A
+    deletion that does not finish names what holds it (``_deletion_state``)."""
     kc = kubeconfig or default_kubeconfig()
     for path in prereq_files(sets):
         crds = prereq_crds(path)
-        kubectl(kc, "delete", "--ignore-not-found", "--wait=true", f"--timeout={timeout:.0f}s", "-f", str(path))
+        try:
+            kubectl(kc, "delete", "--ignore-not-found", "--wait=true", f"--timeout={timeout:.0f}s", "-f", str(path))
+        except ClusterError as exc:
+            state = _deletion_state(kc, [c["metadata"]["name"] for c in crds])
+            raise ClusterError(f"{exc}; {state}") from exc
         for crd in crds:
             name = crd["metadata"]["name"]
             wait_for(f"CRD {name} to be gone", functools.partial(_crd_gone, kc, name), timeout)

@@ -217,6 +217,35 @@ def test_prereqs_install_and_remove_make_their_kinds_served_and_not(name: str, p
             prereqs.install(name)
 
 
+def test_a_removal_that_cannot_finish_names_what_holds_it(prereqs: Prereqs, cluster: Cluster) -> None:
+    # A CI run once timed out deleting the stand-in Workflow CRD, with nothing to say why. The error now says what
+    # the API server reports: the CRD's finalizers, its conditions and the objects of its kind still there. Here an
+    # object with a finalizer nobody removes holds it.
+    was_installed = "workflows" in prereqs.served("argoproj.io", "v1alpha1")
+    prereqs.install("argo-workflows")
+    held = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": "held", "namespace": "default", "finalizers": ["smo.test/held"]},
+        "spec": {},
+    }
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(held))
+    try:
+        with pytest.raises(localcluster().ClusterError) as failed:
+            localcluster().remove_prereqs(["argo-workflows"], cluster.kubeconfig, timeout=3)
+        message = str(failed.value)
+        assert "customresourcecleanup.apiextensions.k8s.io" in message, message
+        assert "Terminating=True" in message and "objects of its kind left: 1" in message, message
+    finally:
+        cluster.kubectl(
+            "patch", "workflow", "held", "-n", "default", "--type=merge", "-p", '{"metadata":{"finalizers":null}}',
+            check=False,
+        )  # fmt: skip
+        prereqs.remove("argo-workflows")
+        if was_installed:
+            prereqs.install("argo-workflows")
+
+
 def test_istio_kinds_are_served_as_v1beta1_and_v1(prereqs: Prereqs) -> None:
     prereqs.install("istio")
     for version in ("v1beta1", "v1"):
