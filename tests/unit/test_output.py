@@ -37,7 +37,12 @@ class _PurePythonDumper(yaml.SafeDumper):
         return True
 
 
-_PurePythonDumper.add_representer(str, output._str_representer)
+def _literal_blocks(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
+    """Multi-line strings as literal blocks, as output._Dumper writes them."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_PurePythonDumper.add_representer(str, _literal_blocks)
 
 
 def pure_python_dump(manifests: list[dict[str, Any]]) -> str:

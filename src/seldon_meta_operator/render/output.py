@@ -57,14 +57,6 @@ class _Dumper(_SafeDumper):  # type: ignore[misc]  # the base is chosen at impor
         return super().represent_data(data)  # type: ignore[no-any-return]  # the base is chosen at import time
 
 
-def _str_representer(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
-
 def dump_yaml(manifests: Iterable[dict[str, Any]]) -> str:
     docs = [yaml.dump(m, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120) for m in manifests]
     return "---\n" + "---\n".join(docs) if docs else ""
